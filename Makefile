@@ -1,0 +1,49 @@
+# The README's two commands: `make run` (the whole local job) and `make test` (the whole suite).
+# Both create .venv and install exactly the versions in the lock files, once: a re-run reinstalls nothing.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test test-all lint lock bench clean
+
+run: $(VENV)/.runtime
+	$(BIN)/edge-train run
+
+test: $(VENV)/.dev test-tools
+	$(BIN)/pytest
+
+# Everything, slow suites included: what CI runs.
+test-all: $(VENV)/.dev test-tools
+	$(BIN)/pytest -m "slow or not slow"
+
+test-tools:
+	@bash tests/tools/install.sh
+
+lint: $(VENV)/.dev
+	$(BIN)/pre-commit run --all-files
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m benchmarks
+
+# Re-resolve the lock files after changing dependencies in pyproject.toml.
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -q -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -q --extra dev -o requirements-dev.lock
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv
+
+$(VENV)/.runtime: requirements.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@ $(VENV)/.runtime
+
+clean:
+	rm -rf $(VENV) .tools artifacts reports .edge-train mlflow.db mlruns mlartifacts

@@ -1,0 +1,54 @@
+"""The `edge-train` command line (also `python -m ml`).
+
+Each command group lives in its own module and imports heavy libraries (azure-ai-ml, mlflow, dvc) only inside
+the commands that need them, so `edge-train --help` answers in well under a second.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from ml.cli import data, params, run
+from ml.errors import EdgeTrainError
+
+app = typer.Typer(
+    name="edge-train",
+    help="Train next to the data, ship the model anywhere: the local embedded run and the Azure edge run.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("run")(run.run)
+app.add_typer(data.app, name="data")
+app.add_typer(params.app, name="params")
+
+
+def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
+    """Run a Typer app the way users should see it: `EdgeTrainError` as message + hint, no traceback."""
+    from rich.markup import escape
+
+    from ml.console import err_console
+
+    try:
+        result = typer_app(args=args, standalone_mode=False)
+    except EdgeTrainError as exc:
+        err_console.print(f"[red]error:[/red] {escape(exc.message)}")
+        if exc.hint:
+            err_console.print(f"[dim]hint:[/dim] {escape(exc.hint)}")
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run_app(app))

@@ -1,0 +1,34 @@
+"""`edge-train run`: the whole local job, data → prepare → train → evaluate → register and release."""
+
+from __future__ import annotations
+
+import typer
+
+
+def run(
+    release: bool = typer.Option(True, help="register and release the model after training"),
+) -> None:
+    """Run the pipeline with DVC on this machine, then register the model in the MLflow registry.
+
+    Every step that is already up to date is skipped, and the output says so.
+    """
+    from ml import console
+    from ml.data.restore import ensure_data
+    from ml.dvc import open_repo
+    from ml.params import load_params
+    from ml.paths import METRICS_FILE, MODEL_DIR, PARAMS_FILE, PLOTS_DIR, repo_root
+    from ml.pipeline_run import reproduce
+
+    root = repo_root()
+    load_params(root)
+    console.done(f"{PARAMS_FILE} is valid")
+    with open_repo(root) as repo:
+        ensure_data(repo, root)
+        reproduce(repo)
+    console.info(f"metrics: {METRICS_FILE}   plots: {PLOTS_DIR}/   model: {MODEL_DIR}/")
+    if release:
+        from ml.release.register import register_local
+
+        register_local(root)
+    else:
+        console.skipped("register", "--no-release was given")

@@ -1,0 +1,56 @@
+"""Load and validate `params.yaml`: the forker's step parameters plus the machinery's quality gate."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ml.errors import EdgeTrainError
+from ml.paths import PARAMS_FILE
+from ml.steps.params import ModelParams
+from ml.validation import describe_validation_error
+
+
+class GateRule(BaseModel):
+    """A pull request fails when the metric falls below `min` or drops more than `max_drop` from base."""
+
+    model_config = ConfigDict(extra="forbid")
+    min: float | None = None
+    max: float | None = None
+    max_drop: float | None = Field(None, ge=0)
+
+
+class Params(ModelParams):
+    gate: dict[str, GateRule] = {}
+
+
+def read_params_file(path: Path) -> dict:
+    """The raw mapping in params.yaml, with a clear error for missing, unreadable or non-mapping files."""
+    if not path.is_file():
+        raise EdgeTrainError(f"{path}: file not found", hint=f"create {PARAMS_FILE} at the repository root")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise EdgeTrainError(f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise EdgeTrainError(f"{path}: expected a mapping of sections, got {type(raw).__name__}",
+                             hint="see the template's params.yaml for the expected layout")
+    return raw
+
+
+def load_params(root: Path) -> Params:
+    path = root / PARAMS_FILE
+    try:
+        return Params.model_validate(read_params_file(path))
+    except ValidationError as exc:
+        raise describe_validation_error(path, exc) from None
+
+
+def params_hash(root: Path) -> str:
+    """A short content hash of params.yaml, recorded in model lineage."""
+    return hashlib.sha256((root / PARAMS_FILE).read_bytes()).hexdigest()[:16]

@@ -1,0 +1,51 @@
+"""Register the trained model in the MLflow model registry, once per model identity (idempotent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ml import console
+from ml.config import load_settings
+from ml.errors import EdgeTrainError
+from ml.paths import MODEL_DIR
+from ml.release.lineage import Lineage, read_lineage
+from ml.state import read_state, update_state
+from ml.tracking import PIPELINE_RUN_ENV, configure_mlflow
+
+
+def register_local(root: Path) -> str:
+    """Register artifacts/model with its lineage; return the version (existing one if already registered)."""
+    if not (root / MODEL_DIR / "MLmodel").is_file():
+        raise EdgeTrainError(f"no trained model in {MODEL_DIR}/", hint="run `edge-train run` to train it first")
+    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
+    name = load_settings(root).model.name
+    cached = read_state(root).get("registered", {})
+    if cached.get("model_hash") == lineage.model_hash and cached.get("name") == name:
+        console.skipped(f"register {name}", f"this model is already version {cached['version']} "
+                        f"(identity {lineage.model_hash[:12]})")
+        return str(cached["version"])
+    version, created = _register_in_mlflow(root, name, lineage)
+    update_state(root, registered={"name": name, "version": version, "model_hash": lineage.model_hash})
+    if created:
+        console.done(f"registered {name} version {version} in the MLflow model registry")
+    else:
+        console.skipped(f"register {name}", f"the registry already has this model as version {version}")
+    return version
+
+
+def _register_in_mlflow(root: Path, name: str, lineage: Lineage) -> tuple[str, bool]:
+    configure_mlflow(root)
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    existing = client.search_model_versions(
+        f"name = '{name}' and tags.`edge_train.model_hash` = '{lineage.model_hash}'")
+    if existing:
+        return str(existing[0].version), False
+    mlflow.set_experiment(name)
+    with mlflow.start_run(run_name="register", tags=lineage.tags()) as run:
+        mlflow.log_artifacts(str(root / MODEL_DIR), "model")
+    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name, tags=lineage.tags())
+    return str(version.version), True

@@ -1,0 +1,73 @@
+"""Shared test fixtures: a socket guard for every test, and helpers to find tools or fail in CI.
+
+Tests talk only to loopback servers they start themselves. The guard turns any other connection attempt
+(Azure, PyPI, the instance metadata address 169.254.169.254) into an immediate failure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+    elif isinstance(address, str | bytes):
+        return True  # a Unix socket path
+    else:
+        return False
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def socket_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection to a non-loopback address: tests must never reach the network."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(sock: socket.socket, address: object) -> object:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            raise NetworkBlocked(f"test tried to connect to {address!r}: only loopback is allowed")
+        return real_connect(sock, address)
+
+    def guarded_connect_ex(sock: socket.socket, address: object) -> object:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            raise NetworkBlocked(f"test tried to connect to {address!r}: only loopback is allowed")
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+
+
+def require_tool(name: str, install_hint: str) -> str:
+    """The path of a tool a test needs: skip with the install hint on a user's machine, fail in CI."""
+    path = shutil.which(name) or _local_tool(name)
+    if path:
+        return path
+    message = f"{name} is not installed: {install_hint}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _local_tool(name: str) -> str | None:
+    candidate = REPO_ROOT / ".tools" / "node_modules" / ".bin" / name
+    return str(candidate) if candidate.exists() else None
