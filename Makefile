@@ -1,5 +1,7 @@
 # The README's two commands: `make run` (the whole local job) and `make test` (the whole suite).
 # Both create .venv and install exactly the versions in the lock files, once: a re-run reinstalls nothing.
+# Bytecode is compiled at install time: with PYTHONDONTWRITEBYTECODE set, every step would otherwise
+# recompile ~5,000 modules (30 s a step on 2 cores).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -36,12 +38,12 @@ $(BIN)/uv:
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 
 $(VENV)/.runtime: requirements.lock pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $@
 
 $(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $@ $(VENV)/.runtime
 

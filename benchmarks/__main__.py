@@ -17,10 +17,22 @@ SECTION = re.compile(r"<!-- BEGIN (\S+) -->\n(.*?)<!-- END \1 -->\n", re.S)
 
 def machine() -> str:
     cpus = os.cpu_count()
-    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal")), 0) if Path("/proc/meminfo").exists() else 0
-    return (f"{platform.system()} {platform.machine()}, {cpus} cores, {mem_kb / 2**20:.0f} GiB RAM, "
-            f"Python {platform.python_version()}")
+    mem_kb = (
+        next(
+            (
+                int(line.split()[1])
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            ),
+            0,
+        )
+        if Path("/proc/meminfo").exists()
+        else 0
+    )
+    return (
+        f"{platform.system()} {platform.machine()}, {cpus} cores, {mem_kb / 2**20:.0f} GiB RAM, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def main(names: list[str]) -> None:
@@ -36,9 +48,11 @@ def main(names: list[str]) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         sections[name] = f"{body}\n_Measured {stamp} on {machine()}._\n"
         print(body)
-    parts = ["# Benchmarks\n",
-             "Written by `make bench` (`python -m benchmarks [NAME]`); do not edit between the markers.\n",
-             "Every figure is a ratio against a baseline measured in the same run, with the absolute numbers.\n"]
+    parts = [
+        "# Benchmarks\n",
+        "Written by `make bench` (`python -m benchmarks [NAME]`); do not edit between the markers.\n",
+        "Every figure is a ratio against a baseline measured in the same run, with the absolute numbers.\n",
+    ]
     parts += [f"<!-- BEGIN {name} -->\n{sections[name]}<!-- END {name} -->\n" for name in sorted(sections)]
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts))

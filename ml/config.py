@@ -84,7 +84,9 @@ def load_settings(root: Path) -> Settings:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise EdgeTrainError(f"{path}: not valid TOML: {exc}", hint="fix the syntax at the line shown") from None
+        raise EdgeTrainError(
+            f"{path}: not valid TOML: {exc}", hint="fix the syntax at the line shown"
+        ) from None
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:

@@ -24,7 +24,7 @@ class GateRule(BaseModel):
 
 
 class Params(ModelParams):
-    gate: dict[str, GateRule] = {}
+    gate: dict[str, GateRule] = Field(default_factory=dict)
 
 
 def read_params_file(path: Path) -> dict:
@@ -34,12 +34,16 @@ def read_params_file(path: Path) -> dict:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise EdgeTrainError(f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from None
+        raise EdgeTrainError(
+            f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown"
+        ) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise EdgeTrainError(f"{path}: expected a mapping of sections, got {type(raw).__name__}",
-                             hint="see the template's params.yaml for the expected layout")
+        raise EdgeTrainError(
+            f"{path}: expected a mapping of sections, got {type(raw).__name__}",
+            hint="see the template's params.yaml for the expected layout",
+        )
     return raw
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="The training data: restore it, or generate synthetic data of the same schema.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The training data: restore it, or generate synthetic data of the same schema.", no_args_is_help=True
+)
 
 
 @app.command("restore")

@@ -1,4 +1,4 @@
-"""The example dataset: scikit-learn's Wisconsin breast-cancer data, exported byte for byte the same every time.
+"""The example dataset: scikit-learn's Wisconsin breast-cancer data, exported the same, byte for byte.
 
 It ships inside scikit-learn, so the template trains offline on a fresh machine; patient measurements are
 exactly the kind of data that may not leave a hospital. The export is deterministic, so its DVC hash is the

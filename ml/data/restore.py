@@ -23,15 +23,18 @@ DATA_DVC = "data.dvc"
 
 def ensure_data(repo: Repo, root: Path) -> None:
     if not (root / DATA_DVC).is_file():
-        raise EdgeTrainError(f"{root / DATA_DVC}: not found",
-                             hint="track your data with `dvc add data` and commit data.dvc")
+        raise EdgeTrainError(
+            f"{root / DATA_DVC}: not found", hint="track your data with `dvc add data` and commit data.dvc"
+        )
     if not repo.status(targets=[DATA_DVC]):
         console.skipped("restore data/", f"it matches {DATA_DVC}")
         return
     data_dir = root / DATA_DIR
     if data_dir.exists() and any(data_dir.rglob("*.csv")):
-        console.warn(f"{DATA_DIR}/ differs from {DATA_DVC}: training on the working copy; "
-                     f"record it with `dvc add {DATA_DIR}` when you are happy with it")
+        console.warn(
+            f"{DATA_DIR}/ differs from {DATA_DVC}: training on the working copy; "
+            f"record it with `dvc add {DATA_DIR}` when you are happy with it"
+        )
         return
     from dvc.exceptions import DvcException
 
@@ -60,8 +63,11 @@ def seed_example(repo: Repo, root: Path, pull_error: str) -> None:
             f"{DATA_DVC} records data that is not in the DVC remote, and it is not the example data "
             f"(dvc pull said: {' '.join(pull_error.split())})",
             hint="configure the remote that holds your data (`edge-train data remote set`, docs/data.md) "
-                 "and run `dvc pull`")
+            "and run `dvc pull`",
+        )
     remote = load_settings(root).data.local_remote
     repo.push(targets=[DATA_DVC], remote=remote)
-    console.done(f"re-created the example data in {RAW_DATA_DIR}/ (hash matches {DATA_DVC}) "
-                 f"and pushed it to the '{remote}' DVC remote")
+    console.done(
+        f"re-created the example data in {RAW_DATA_DIR}/ (hash matches {DATA_DVC}) "
+        f"and pushed it to the '{remote}' DVC remote"
+    )

@@ -22,7 +22,9 @@ def synthetic_frame(rows: int, seed: int = 0) -> pd.DataFrame:
     for label in (0, 1):
         subset = reference[reference[LABEL] == label][list(FEATURES)]
         mask = labels == label
-        draws = rng.normal(subset.mean().to_numpy(), subset.std().to_numpy(), size=(int(mask.sum()), len(FEATURES)))
+        draws = rng.normal(
+            subset.mean().to_numpy(), subset.std().to_numpy(), size=(int(mask.sum()), len(FEATURES))
+        )
         values[mask] = np.abs(draws)
     frame = pd.DataFrame(values.round(5), columns=list(FEATURES))
     frame[LABEL] = labels.astype("int64")

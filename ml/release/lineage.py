@@ -49,7 +49,9 @@ def model_hash(root: Path) -> str:
         for out in stage.get("outs", []):
             if out.get("path") == MODEL_DIR:
                 return out["md5"].removesuffix(".dir")
-    raise EdgeTrainError(f"dvc.lock records no {MODEL_DIR} output", hint="run `edge-train run` to train the model")
+    raise EdgeTrainError(
+        f"dvc.lock records no {MODEL_DIR} output", hint="run `edge-train run` to train the model"
+    )
 
 
 def data_hash(root: Path) -> str:
@@ -58,11 +60,18 @@ def data_hash(root: Path) -> str:
 
 
 def git_commit(root: Path) -> str:
-    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         return "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                           capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     return result.stdout.strip() + ("-dirty" if dirty else "")
 
 

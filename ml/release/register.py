@@ -17,13 +17,17 @@ from ml.tracking import PIPELINE_RUN_ENV, configure_mlflow
 def register_local(root: Path) -> str:
     """Register artifacts/model with its lineage; return the version (existing one if already registered)."""
     if not (root / MODEL_DIR / "MLmodel").is_file():
-        raise EdgeTrainError(f"no trained model in {MODEL_DIR}/", hint="run `edge-train run` to train it first")
+        raise EdgeTrainError(
+            f"no trained model in {MODEL_DIR}/", hint="run `edge-train run` to train it first"
+        )
     lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
     name = load_settings(root).model.name
     cached = read_state(root).get("registered", {})
     if cached.get("model_hash") == lineage.model_hash and cached.get("name") == name:
-        console.skipped(f"register {name}", f"this model is already version {cached['version']} "
-                        f"(identity {lineage.model_hash[:12]})")
+        console.skipped(
+            f"register {name}",
+            f"this model is already version {cached['version']} (identity {lineage.model_hash[:12]})",
+        )
         return str(cached["version"])
     version, created = _register_in_mlflow(root, name, lineage)
     update_state(root, registered={"name": name, "version": version, "model_hash": lineage.model_hash})
@@ -41,7 +45,8 @@ def _register_in_mlflow(root: Path, name: str, lineage: Lineage) -> tuple[str, b
 
     client = MlflowClient()
     existing = client.search_model_versions(
-        f"name = '{name}' and tags.`edge_train.model_hash` = '{lineage.model_hash}'")
+        f"name = '{name}' and tags.`edge_train.model_hash` = '{lineage.model_hash}'"
+    )
     if existing:
         return str(existing[0].version), False
     mlflow.set_experiment(name)

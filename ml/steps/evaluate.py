@@ -41,13 +41,19 @@ def compute_plots(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> di
     precision, recall, prc_thresholds = metrics.precision_recall_curve(y_true, proba)
     predicted = (proba >= threshold).astype(int)
     return {
-        "roc": [{"fpr": _r(f), "tpr": _r(t), "threshold": _r(min(h, 1.0))}
-                for f, t, h in zip(fpr, tpr, roc_thresholds, strict=True)],
-        "prc": [{"recall": _r(r), "precision": _r(p), "threshold": _r(h)}
-                for p, r, h in zip(precision[:-1], recall[:-1], prc_thresholds, strict=True)],
+        "roc": [
+            {"fpr": _r(f), "tpr": _r(t), "threshold": _r(min(h, 1.0))}
+            for f, t, h in zip(fpr, tpr, roc_thresholds, strict=True)
+        ],
+        "prc": [
+            {"recall": _r(r), "precision": _r(p), "threshold": _r(h)}
+            for p, r, h in zip(precision[:-1], recall[:-1], prc_thresholds, strict=True)
+        ],
         # Sorted, so the file holds the confusion counts and nothing that maps a label back to a patient.
-        "confusion": [{"actual": a, "predicted": p}
-                      for a, p in sorted(zip(y_true.tolist(), predicted.tolist(), strict=True))],
+        "confusion": [
+            {"actual": a, "predicted": p}
+            for a, p in sorted(zip(y_true.tolist(), predicted.tolist(), strict=True))
+        ],
     }
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from ml.errors import EdgeTrainError
-from ml.steps.schema import FEATURES, LABEL, LABEL_VALUES
 from ml.atomic import atomic_output_dir
+from ml.errors import EdgeTrainError
 from ml.stepkit import run_step
+from ml.steps.schema import FEATURES, LABEL, LABEL_VALUES
 from ml.tracking import log_step
 
 
@@ -21,7 +21,9 @@ def read_raw(raw_dir: Path) -> pd.DataFrame:
     """Every CSV under `raw_dir`, each checked against the schema, concatenated in name order."""
     files = sorted(raw_dir.glob("*.csv"))
     if not files:
-        raise EdgeTrainError(f"{raw_dir}: no .csv files", hint="restore the data with `dvc pull` or `edge-train run`")
+        raise EdgeTrainError(
+            f"{raw_dir}: no .csv files", hint="restore the data with `dvc pull` or `edge-train run`"
+        )
     return pd.concat([check_schema(path) for path in files], ignore_index=True)
 
 
@@ -30,29 +32,51 @@ def check_schema(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        raise EdgeTrainError(f"{path}: the file is empty", hint="restore it with `dvc checkout data.dvc`") from None
+        raise EdgeTrainError(
+            f"{path}: the file is empty", hint="restore it with `dvc checkout data.dvc`"
+        ) from None
     if frame.empty:
-        raise EdgeTrainError(f"{path}: the file has a header but no rows", hint="restore it with `dvc checkout`")
+        raise EdgeTrainError(
+            f"{path}: the file has a header but no rows", hint="restore it with `dvc checkout`"
+        )
     missing = [c for c in (*FEATURES, LABEL) if c not in frame.columns]
     if missing:
-        raise EdgeTrainError(f"{path}: missing column(s): {', '.join(map(repr, missing))}",
-                             hint="the columns must match ml/steps/schema.py (edit it if your data changed)")
+        raise EdgeTrainError(
+            f"{path}: missing column(s): {', '.join(map(repr, missing))}",
+            hint="the columns must match ml/steps/schema.py (edit it if your data changed)",
+        )
     for column in FEATURES:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise EdgeTrainError(
                 f"{path}: column {column!r} must be numeric, found {frame[column].dtype} "
                 f"(first bad value {_first_non_numeric(frame[column])!r})",
-                hint="fix the value in the file, or change the column's type in ml/steps/schema.py")
+                hint="fix the value in the file, or change the column's type in ml/steps/schema.py",
+            )
+        if frame[column].isna().any():
+            raise EdgeTrainError(
+                f"{path}: column {column!r} has {int(frame[column].isna().sum())} missing value(s) "
+                f"(lines {_lines(frame[column].isna())})",
+                hint="fill or drop those rows before training; the model cannot use missing values",
+            )
     labels = frame[LABEL]
     if labels.isna().any():
-        rows = (labels[labels.isna()].index[:5] + 2).tolist()
-        raise EdgeTrainError(f"{path}: {int(labels.isna().sum())} NaN value(s) in label {LABEL!r} (lines {rows})",
-                             hint="every row needs a label; drop or fix those rows")
-    unexpected = set(labels.unique()) - LABEL_VALUES
+        raise EdgeTrainError(
+            f"{path}: {int(labels.isna().sum())} NaN value(s) in label {LABEL!r} "
+            f"(lines {_lines(labels.isna())})",
+            hint="every row needs a label; drop or fix those rows",
+        )
+    unexpected = set(labels.unique().tolist()) - LABEL_VALUES
     if unexpected:
-        raise EdgeTrainError(f"{path}: label {LABEL!r} has values {sorted(unexpected)}, expected {sorted(LABEL_VALUES)}",
-                             hint="fix the labels or LABEL_VALUES in ml/steps/schema.py")
+        raise EdgeTrainError(
+            f"{path}: label {LABEL!r} has values {sorted(unexpected)}, expected {sorted(LABEL_VALUES)}",
+            hint="fix the labels or LABEL_VALUES in ml/steps/schema.py",
+        )
     return frame[[*FEATURES, LABEL]].astype({LABEL: "int64"})
+
+
+def _lines(mask: pd.Series) -> list[int]:
+    """The file line numbers (header is line 1) of the first five rows where `mask` holds."""
+    return (mask[mask].index[:5] + 2).tolist()
 
 
 def _first_non_numeric(column: pd.Series) -> object:
@@ -79,8 +103,15 @@ def main(
     with atomic_output_dir(prepared) as out:
         train.to_csv(out / "train.csv", index=False)
         test.to_csv(out / "test.csv", index=False)
-    log_step("prepare", params={"test_size": test_size, "seed": seed},
-             metrics={"rows_train": len(train), "rows_test": len(test), "positive_share": float(frame[LABEL].mean())})
+    log_step(
+        "prepare",
+        params={"test_size": test_size, "seed": seed},
+        metrics={
+            "rows_train": len(train),
+            "rows_test": len(test),
+            "positive_share": float(frame[LABEL].mean()),
+        },
+    )
     print(f"prepare: {len(frame)} rows checked -> {len(train)} train, {len(test)} test in {prepared}")
 
 

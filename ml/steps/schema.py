@@ -12,8 +12,16 @@ LABEL = "malignant"
 LABEL_VALUES = frozenset({0, 1})
 
 _MEASUREMENTS = (
-    "radius", "texture", "perimeter", "area", "smoothness", "compactness",
-    "concavity", "concave points", "symmetry", "fractal dimension",
+    "radius",
+    "texture",
+    "perimeter",
+    "area",
+    "smoothness",
+    "compactness",
+    "concavity",
+    "concave points",
+    "symmetry",
+    "fractal dimension",
 )
 
 FEATURES: tuple[str, ...] = (

@@ -1,0 +1,68 @@
+"""`edge-train run` in a fresh clone: data restored with the hash data.dvc records, the pipeline run,
+metrics and plots written, an MLflow run per step and a registered model; a re-run skips every step."""
+
+import json
+import sqlite3
+import subprocess
+
+import pytest
+
+from tests.integration.clone import edge_train, fresh_clone
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def first_and_second_run(tmp_path_factory):
+    root = fresh_clone(tmp_path_factory.mktemp("run") / "repo")
+    first = edge_train(root, "run")
+    second = edge_train(root, "run")
+    return root, first, second
+
+
+def test_the_first_run_succeeds_and_recreates_the_example_data(first_and_second_run):
+    root, first, _ = first_and_second_run
+    assert first.returncode == 0, first.stderr
+    assert "re-created the example data" in first.stdout
+    unchanged = subprocess.run(["git", "diff", "--quiet", "data.dvc"], cwd=root, check=False)
+    assert unchanged.returncode == 0, "the example export must hash to what data.dvc records"
+    assert list((root / ".dvc-storage").rglob("*")), "the example data is pushed to the local remote"
+
+
+def test_the_run_leaves_metrics_plots_and_a_model(first_and_second_run):
+    root, _, _ = first_and_second_run
+    metrics = json.loads((root / "reports" / "metrics.json").read_text())
+    assert metrics["roc_auc"] > 0.95
+    assert {p.name for p in (root / "reports" / "plots").iterdir()} == {
+        "roc.json",
+        "prc.json",
+        "confusion.json",
+    }
+    assert (root / "artifacts" / "model" / "MLmodel").is_file()
+
+
+def test_each_step_is_an_mlflow_run_and_the_model_is_registered_with_lineage(first_and_second_run):
+    root, _, _ = first_and_second_run
+    with sqlite3.connect(root / "mlflow.db") as db:
+        steps = {row[0] for row in db.execute("select value from tags where key = 'edge_train.step'")}
+        versions = db.execute("select name, version from model_versions").fetchall()
+        lineage = dict(db.execute("select key, value from model_version_tags"))
+    assert steps == {"prepare", "train", "evaluate"}
+    assert versions == [("breast-cancer-classifier", 1)]
+    assert {
+        "edge_train.git_commit",
+        "edge_train.data_hash",
+        "edge_train.params_hash",
+        "edge_train.model_hash",
+        "metric.roc_auc",
+    } <= set(lineage)
+
+
+def test_a_second_run_with_nothing_changed_skips_every_step_and_registers_nothing_new(first_and_second_run):
+    root, _, second = first_and_second_run
+    assert second.returncode == 0, second.stderr
+    assert "skipped: it matches data.dvc" in second.stdout
+    assert "skipped: every stage is up to date" in second.stdout
+    assert "already version 1" in second.stdout
+    with sqlite3.connect(root / "mlflow.db") as db:
+        assert db.execute("select count(*) from model_versions").fetchone() == (1,)

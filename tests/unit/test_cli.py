@@ -1,0 +1,34 @@
+"""The CLI answers --help without importing the heavy libraries, and prints errors without tracebacks."""
+
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+
+def test_help_lists_the_commands_and_imports_no_heavy_library():
+    code = (
+        "import sys; from ml.cli import run_app, app; code = run_app(app, ['--help']);"
+        "heavy = [m for m in ('azure.ai.ml', 'mlflow', 'dvc.repo', 'sklearn', 'pandas') if m in sys.modules];"
+        "print('HEAVY', heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert "run" in result.stdout and "data" in result.stdout
+    assert "HEAVY []" in result.stdout
+
+
+def test_a_user_error_is_one_message_with_a_hint_and_exit_code_1(tmp_path):
+    (tmp_path / "params.yaml").write_text("train:\n  max_iters: 3\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "ml", "params", "check"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "error:" in result.stderr and "train.max_iters: unknown key" in result.stderr
+    assert "hint:" in result.stderr
+    assert "Traceback" not in result.stderr
