@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-all lint lock bench clean
+.PHONY: run test test-slow test-tools lint lock bench clean
 
 run: $(VENV)/.runtime
 	$(BIN)/edge-train run
@@ -15,9 +15,9 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev test-tools
 	$(BIN)/pytest
 
-# Everything, slow suites included: what CI runs.
-test-all: $(VENV)/.dev test-tools
-	$(BIN)/pytest -m "slow or not slow"
+# The slow suites (fault injection, large transfers, image builds): CI runs them after `make test`.
+test-slow: $(VENV)/.dev test-tools
+	$(BIN)/pytest -m slow
 
 test-tools:
 	@bash tests/tools/install.sh
