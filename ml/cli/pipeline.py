@@ -1,4 +1,4 @@
-"""`edge-train pipeline compile|validate`: the Azure ML YAML is the step graph; dvc.yaml is compiled from it."""
+"""`edge-train pipeline compile|validate`: the Azure ML YAML is the step graph, dvc.yaml its compilation."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Validate the Azure ML pipeline offline and compile it into dvc.yaml.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Validate the Azure ML pipeline offline and compile it into dvc.yaml.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -26,8 +27,10 @@ def compile(
     shown = pipeline or PIPELINE_FILE
     if check:
         if is_stale(root, source):
-            raise EdgeTrainError(f"{DVC_FILE} is out of date with {shown} (or params.yaml, or its components)",
-                                 hint=f"run `edge-train pipeline compile {shown}` and commit {DVC_FILE}")
+            raise EdgeTrainError(
+                f"{DVC_FILE} is out of date with {shown} (or params.yaml, or its components)",
+                hint=f"run `edge-train pipeline compile {shown}` and commit {DVC_FILE}",
+            )
         console.done(f"{DVC_FILE} is up to date with {shown}")
     elif write_compiled(root, source):
         console.done(f"wrote {DVC_FILE} from {shown}")
@@ -66,5 +69,7 @@ def validate(
         if not any(f.severity == "error" for f in findings):
             console.done(f"{file}: valid")
     if errors:
-        raise EdgeTrainError(f"{errors} problem(s) in {len(files)} file(s)",
-                             hint="fix each problem at the file and line shown, then validate again")
+        raise EdgeTrainError(
+            f"{errors} problem(s) in {len(files)} file(s)",
+            hint="fix each problem at the file and line shown, then validate again",
+        )

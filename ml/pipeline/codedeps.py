@@ -1,7 +1,7 @@
 """Which source files a step runs, so DVC re-runs a step when (and only when) its own code changes.
 
-A component's `code:` is the whole repository (Azure ML needs it all in the snapshot); as a DVC dependency that
-would re-run every step on any edit. Instead: the module the command runs (`python -m pkg.mod`) plus the
+A component's `code:` is the whole repository (Azure ML needs it all in the snapshot); as a DVC dependency
+that would re-run every step on any edit. Instead: the module the command runs (`python -m pkg.mod`) plus the
 modules of the same package it imports, transitively. The shared machinery (ml/atomic.py, ml/tracking.py ...)
 is left out on purpose: it does not change what a step computes.
 """

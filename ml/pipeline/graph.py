@@ -142,16 +142,31 @@ def _resolve_component(doc: YamlDoc, node: str, ref: object) -> tuple[Component 
     if isinstance(ref, dict):
         return Component(doc=doc, key=key), None
     if not isinstance(ref, str) or not ref.strip():
-        return None, Finding(str(doc.path), doc.line(*key), where, "no component given",
-                             "set component: to a component YAML path, e.g. ../components/train.yml")
+        return None, Finding(
+            str(doc.path),
+            doc.line(*key),
+            where,
+            "no component given",
+            "set component: to a component YAML path, e.g. ../components/train.yml",
+        )
     if ref.startswith("azureml:"):
-        return None, Finding(str(doc.path), doc.line(*key), where,
-                             f"{ref!r} is a workspace reference, which cannot be checked or compiled offline",
-                             "reference the component's YAML file in this repository instead", "warning")
+        return None, Finding(
+            str(doc.path),
+            doc.line(*key),
+            where,
+            f"{ref!r} is a workspace reference, which cannot be checked or compiled offline",
+            "reference the component's YAML file in this repository instead",
+            "warning",
+        )
     file = (doc.path.parent / ref.removeprefix("file:")).resolve()
     if not file.is_file():
-        return None, Finding(str(doc.path), doc.line(*key), where, f"component file {ref!r} does not exist",
-                             "correct the path; it is relative to the pipeline file")
+        return None, Finding(
+            str(doc.path),
+            doc.line(*key),
+            where,
+            f"component file {ref!r} does not exist",
+            "correct the path; it is relative to the pipeline file",
+        )
     return Component(doc=load_yaml(file)), None
 
 
@@ -162,8 +177,8 @@ def read_component(path: Path) -> Component:
 def topological_order(pipeline: Pipeline) -> tuple[list[str], list[str]]:
     """Nodes in dependency order (ties kept in YAML order), and the nodes left over because of a cycle."""
     pending = {
-        name: {up for _, up, _ in node.upstream() if up in pipeline.nodes and up != name} | (
-            {name} if any(up == name for _, up, _ in node.upstream()) else set())
+        name: {up for _, up, _ in node.upstream() if up in pipeline.nodes and up != name}
+        | ({name} if any(up == name for _, up, _ in node.upstream()) else set())
         for name, node in pipeline.nodes.items()
     }
     order: list[str] = []

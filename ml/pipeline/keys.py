@@ -8,23 +8,73 @@ from __future__ import annotations
 
 import difflib
 
-PIPELINE_KEYS = frozenset({
-    "$schema", "type", "name", "display_name", "description", "tags", "properties", "experiment_name",
-    "compute", "settings", "inputs", "outputs", "jobs", "identity", "services", "component",
-})
+PIPELINE_KEYS = frozenset(
+    {
+        "$schema",
+        "type",
+        "name",
+        "display_name",
+        "description",
+        "tags",
+        "properties",
+        "experiment_name",
+        "compute",
+        "settings",
+        "inputs",
+        "outputs",
+        "jobs",
+        "identity",
+        "services",
+        "component",
+    }
+)
 SETTINGS_KEYS = frozenset({"default_compute", "default_datastore", "continue_on_step_failure", "force_rerun"})
-NODE_KEYS = frozenset({
-    "type", "component", "compute", "inputs", "outputs", "environment", "environment_variables", "code",
-    "command", "comment", "distribution", "identity", "limits", "properties", "queue_settings", "resources",
-    "services",
-})
+NODE_KEYS = frozenset(
+    {
+        "type",
+        "component",
+        "compute",
+        "inputs",
+        "outputs",
+        "environment",
+        "environment_variables",
+        "code",
+        "command",
+        "comment",
+        "distribution",
+        "identity",
+        "limits",
+        "properties",
+        "queue_settings",
+        "resources",
+        "services",
+    }
+)
 NODE_OUTPUT_KEYS = frozenset({"type", "mode", "path", "name", "version"})
 NODE_INPUT_KEYS = frozenset({"type", "path", "mode", "default", "optional", "description"})
-COMPONENT_KEYS = frozenset({
-    "$schema", "type", "name", "display_name", "description", "version", "tags", "properties", "inputs",
-    "outputs", "code", "command", "environment", "environment_variables", "distribution", "resources",
-    "is_deterministic", "additional_includes", "queue_settings",
-})
+COMPONENT_KEYS = frozenset(
+    {
+        "$schema",
+        "type",
+        "name",
+        "display_name",
+        "description",
+        "version",
+        "tags",
+        "properties",
+        "inputs",
+        "outputs",
+        "code",
+        "command",
+        "environment",
+        "environment_variables",
+        "distribution",
+        "resources",
+        "is_deterministic",
+        "additional_includes",
+        "queue_settings",
+    }
+)
 COMPONENT_INPUT_KEYS = frozenset({"type", "description", "default", "optional", "min", "max", "enum", "mode"})
 COMPONENT_OUTPUT_KEYS = frozenset({"type", "description", "mode"})
 

@@ -45,7 +45,9 @@ def load_yaml(path: Path) -> YamlDoc:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise EdgeTrainError(f"{where}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from None
+        raise EdgeTrainError(
+            f"{where}: not valid YAML: {exc}", hint="fix the syntax at the line shown"
+        ) from None
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _collect_lines(node, (), lines)

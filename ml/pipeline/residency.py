@@ -15,13 +15,15 @@ from ml.pipeline.findings import Finding
 from ml.pipeline.graph import Node, Pipeline, bindings
 from ml.pipeline.keys import DATA_TYPES
 
-RULE = ("residency rule: outputs that can carry data (uri_folder, uri_file, mltable) must be written to the "
-        "edge datastore {edge!r}, because Azure ML writes outputs to the workspace's cloud blobstore by default; "
-        "only models and metrics may leave")
+RULE = (
+    "residency rule: outputs that can carry data (uri_folder, uri_file, mltable) must be written to the "
+    "edge datastore {edge!r}, because Azure ML writes outputs to the workspace's cloud blobstore by default; "
+    "only models and metrics may leave"
+)
 
 
 def _output_path(pipeline: Pipeline, value: Any) -> str | None:
-    """The datastore path an output is written to, following `${{parent.outputs.x}}` to the pipeline output."""
+    """Where an output is written, following `${{parent.outputs.x}}` to the pipeline output."""
     path = value.get("path") if isinstance(value, dict) else value
     for expr in bindings(path):
         if expr.startswith("parent.outputs."):
@@ -58,10 +60,14 @@ def _check_node(pipeline: Pipeline, node: Node, edge: str) -> list[Finding]:
         if _on_edge(path, pipeline, edge):
             continue
         where = f"{path!r}" if path else "the workspace's default datastore (no path: given)"
-        findings.append(Finding(
-            str(pipeline.doc.path), pipeline.doc.line("jobs", node.name, "outputs", name) or
-            pipeline.doc.line("jobs", node.name), f"jobs.{node.name}.outputs.{name}",
-            f"{kind} output would be written to {where}; {RULE.format(edge=edge)}",
-            f"set path: azureml://datastores/{edge}/paths/<folder>/${{{{name}}}}/{name}, or if it holds only "
-            f"aggregates tag the component with edge_train.outputs.{name}.no_raw_data: <why>"))
+        findings.append(
+            Finding(
+                str(pipeline.doc.path),
+                pipeline.doc.line("jobs", node.name, "outputs", name) or pipeline.doc.line("jobs", node.name),
+                f"jobs.{node.name}.outputs.{name}",
+                f"{kind} output would be written to {where}; {RULE.format(edge=edge)}",
+                f"set path: azureml://datastores/{edge}/paths/<folder>/${{{{name}}}}/{name}, or if it holds "
+                f"only aggregates tag the component with edge_train.outputs.{name}.no_raw_data: <why>",
+            )
+        )
     return findings

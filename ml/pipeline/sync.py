@@ -1,4 +1,4 @@
-"""Keep dvc.yaml in step with the pipeline it is compiled from: compile, write atomically, detect staleness."""
+"""Keep dvc.yaml in step with its pipeline: compile, write atomically, tell when it is stale."""
 
 from __future__ import annotations
 

@@ -18,8 +18,9 @@ def default_paths(root: Path) -> list[Path]:
     return sorted((root / "pipelines").glob("*.yml")) + sorted((root / "components").glob("*.yml"))
 
 
-def validate_file(path: Path, *, edge_datastore: str, params: dict[str, Any] | None,
-                  use_sdk: bool = True) -> list[Finding]:
+def validate_file(
+    path: Path, *, edge_datastore: str, params: dict[str, Any] | None, use_sdk: bool = True
+) -> list[Finding]:
     """Every finding for one pipeline or command component file; unreadable YAML is one finding."""
     try:
         doc = load_yaml(path)
@@ -32,8 +33,15 @@ def validate_file(path: Path, *, edge_datastore: str, params: dict[str, Any] | N
     elif kind == "command":
         findings = check_component(Component(doc=doc))
     else:
-        return [Finding(str(path), doc.line("type"), "type", f"unsupported type {kind!r}",
-                        "validate pipeline (type: pipeline) and command component (type: command) files")]
+        return [
+            Finding(
+                str(path),
+                doc.line("type"),
+                "type",
+                f"unsupported type {kind!r}",
+                "validate pipeline (type: pipeline) and command component (type: command) files",
+            )
+        ]
     if use_sdk:
         from ml.pipeline.sdk import sdk_findings
 
