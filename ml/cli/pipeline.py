@@ -59,7 +59,8 @@ def validate(
     files = paths or default_paths(root)
     errors = 0
     for file in files:
-        findings = sorted(validate_file(file, edge_datastore=edge, params=params, use_sdk=sdk))
+        findings = validate_file(file, edge_datastore=edge, params=params, use_sdk=sdk)
+        findings.sort(key=lambda finding: finding.sort_key())
         for finding in findings:
             if finding.severity == "error":
                 errors += 1
