@@ -30,3 +30,17 @@ def write_compiled(root: Path, pipeline_file: Path | None = None) -> bool:
         return False
     atomic_write_text(current, text)
     return True
+
+
+def ensure_compiled(root: Path) -> None:
+    """Before a local run: recompile a stale dvc.yaml, so `dvc repro` runs what the Azure ML YAML says.
+
+    Recompiling rather than failing is safe because dvc.yaml is generated and never edited by hand; the
+    message says so, and the pre-commit hook keeps the committed copy in step.
+    """
+    from ml import console
+
+    if write_compiled(root):
+        console.done(f"{DVC_FILE} was out of date with {PIPELINE_FILE}: recompiled it")
+    else:
+        console.skipped(f"compile {DVC_FILE}", f"up to date with {PIPELINE_FILE}")
