@@ -41,7 +41,8 @@ def compile(
 @app.command()
 def validate(
     paths: list[Path] | None = typer.Argument(None, help="pipeline/component YAML files (default: all)"),
-    sdk: bool = typer.Option(True, help="also run azure-ai-ml's loaders and _validate() (~1-2 s to import)"),
+    sdk: bool = typer.Option(True, help="also run azure-ai-ml's loaders and _validate() (3+ s to import)"),
+    cache: bool = typer.Option(True, help="reuse azure-ai-ml's verdict on files whose bytes are unchanged"),
 ) -> None:
     """Check pipelines and components offline: azure-ai-ml's checks, then the ones it misses offline."""
     from rich.markup import escape
@@ -50,16 +51,17 @@ def validate(
     from ml.config import load_settings
     from ml.errors import EdgeTrainError
     from ml.params import read_params_file
-    from ml.paths import PARAMS_FILE, repo_root
+    from ml.paths import PARAMS_FILE, STATE_DIR, repo_root
     from ml.pipeline.validate import default_paths, validate_file
 
     root = repo_root()
     edge = load_settings(root).azure.edge_datastore
     params = read_params_file(root / PARAMS_FILE)
     files = paths or default_paths(root)
+    cache_dir = root / STATE_DIR / "validate-cache" if cache else None
     errors = 0
     for file in files:
-        findings = validate_file(file, edge_datastore=edge, params=params, use_sdk=sdk)
+        findings = validate_file(file, edge_datastore=edge, params=params, use_sdk=sdk, cache_dir=cache_dir)
         findings.sort(key=lambda finding: finding.sort_key())
         for finding in findings:
             if finding.severity == "error":

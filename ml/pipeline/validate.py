@@ -15,13 +15,23 @@ from ml.pipeline.residency import check_residency
 
 def default_paths(root: Path) -> list[Path]:
     """What `validate` checks when given no paths: every pipeline and component of the repository."""
-    return sorted((root / "pipelines").glob("*.yml")) + sorted((root / "components").glob("*.yml"))
+    files = sorted((root / "pipelines").glob("*.yml")) + sorted((root / "components").glob("*.yml"))
+    here = Path.cwd()
+    return [file.relative_to(here) if file.is_relative_to(here) else file for file in files]
 
 
 def validate_file(
-    path: Path, *, edge_datastore: str, params: dict[str, Any] | None, use_sdk: bool = True
+    path: Path,
+    *,
+    edge_datastore: str,
+    params: dict[str, Any] | None,
+    use_sdk: bool = True,
+    cache_dir: Path | None = None,
 ) -> list[Finding]:
-    """Every finding for one pipeline or command component file; unreadable YAML is one finding."""
+    """Every finding for one pipeline or command component file; unreadable YAML is one finding.
+
+    `cache_dir` keeps azure-ai-ml's verdicts by content hash (see `sdk`); None always runs the SDK.
+    """
     try:
         doc = load_yaml(path)
     except EdgeTrainError as exc:
@@ -30,8 +40,10 @@ def validate_file(
     if kind == "pipeline":
         pipeline = read_pipeline(path)
         findings = check_pipeline(pipeline, params) + check_residency(pipeline, edge_datastore)
+        sources = [Path(n.component.doc.path) for n in pipeline.nodes.values() if n.component]
     elif kind == "command":
         findings = check_component(Component(doc=doc))
+        sources = []
     else:
         return [
             Finding(
@@ -45,5 +57,5 @@ def validate_file(
     if use_sdk:
         from ml.pipeline.sdk import sdk_findings
 
-        findings = sdk_findings(doc, kind) + findings
+        findings = sdk_findings(doc, kind, sources, cache_dir) + findings
     return findings

@@ -25,7 +25,7 @@ def expectation(path: Path) -> str:
 
 
 def validate(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = run_app(app, ["pipeline", "validate", str(path)])
+    code = run_app(app, ["pipeline", "validate", "--no-cache", str(path)])
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 
