@@ -25,6 +25,11 @@ def compile(
     root = repo_root()
     source = pipeline.resolve() if pipeline else root / PIPELINE_FILE
     shown = pipeline or PIPELINE_FILE
+    if not source.is_file() or not source.is_relative_to(root.resolve()):
+        raise EdgeTrainError(
+            f"{shown}: no such pipeline file in {root}",
+            hint="give the path of a pipeline YAML inside the repository, e.g. pipelines/train.yml",
+        )
     if check:
         if is_stale(root, source):
             raise EdgeTrainError(

@@ -176,9 +176,9 @@ def read_component(path: Path) -> Component:
 
 def topological_order(pipeline: Pipeline) -> tuple[list[str], list[str]]:
     """Nodes in dependency order (ties kept in YAML order), and the nodes left over because of a cycle."""
+    # A job that consumes its own output lists itself, so it never becomes ready: a cycle of one.
     pending = {
-        name: {up for _, up, _ in node.upstream() if up in pipeline.nodes and up != name}
-        | ({name} if any(up == name for _, up, _ in node.upstream()) else set())
+        name: {up for _, up, _ in node.upstream() if up in pipeline.nodes}
         for name, node in pipeline.nodes.items()
     }
     order: list[str] = []

@@ -49,6 +49,8 @@ def _run_sdk(doc: YamlDoc, kind: str) -> list[Finding]:
         warnings.simplefilter("ignore")
         from azure.ai.ml import load_component, load_job
 
+        # After the import (which resets it): its log lines repeat what the findings say, as noise.
+        logging.getLogger("azure.ai.ml").setLevel(logging.CRITICAL)
         loader = load_job if kind == "pipeline" else load_component
         try:
             result = loader(source=Path(doc.path))._validate()

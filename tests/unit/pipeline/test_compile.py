@@ -141,3 +141,8 @@ def test_the_pre_commit_hook_fails_on_a_stale_dvc_yaml(repo: Path) -> None:
     assert hook() == 0
     (repo / "dvc.yaml").write_text("stages: {}\n")
     assert hook() == 1
+
+
+def test_compile_names_a_missing_pipeline_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_app(app, ["pipeline", "compile", "pipelines/nope.yml"]) == 1
+    assert "pipelines/nope.yml: no such pipeline file" in capsys.readouterr().err
