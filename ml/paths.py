@@ -21,6 +21,8 @@ REPORTS_DIR = "reports"
 METRICS_FILE = "reports/metrics.json"
 PLOTS_DIR = "reports/plots"
 STATE_DIR = ".edge-train"
+PIPELINE_FILE = "pipelines/train.yml"
+DVC_FILE = "dvc.yaml"
 
 
 def repo_root(start: Path | None = None) -> Path:

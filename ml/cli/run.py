@@ -17,11 +17,13 @@ def run(
     from ml.dvc import open_repo
     from ml.params import load_params
     from ml.paths import METRICS_FILE, MODEL_DIR, PARAMS_FILE, PLOTS_DIR, repo_root
+    from ml.pipeline.sync import ensure_compiled
     from ml.pipeline_run import reproduce
 
     root = repo_root()
     load_params(root)
     console.done(f"{PARAMS_FILE} is valid")
+    ensure_compiled(root)
     with open_repo(root) as repo:
         ensure_data(repo, root)
         reproduce(repo)

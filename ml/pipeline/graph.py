@@ -1,0 +1,194 @@
+"""The step graph read from Azure ML YAML: a pipeline's nodes, the components they run, and their bindings.
+
+Parsing is lenient on purpose: it keeps whatever the files say, and `checks` reports every problem at once
+with its line, instead of stopping at the first one as the SDK's loaders do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ml.pipeline.findings import Finding
+from ml.pipeline.loader import YamlDoc, load_yaml
+
+BINDING = re.compile(r"\$\{\{\s*([^{}]*?)\s*\}\}")
+# Tags on a component that tell `compile` and `validate` about an output (see docs/pipeline.md).
+LOCAL_OUTPUT_TAG = "edge_train.local_output"
+OUTPUT_TAG_PREFIX = "edge_train.outputs."
+
+
+def bindings(value: object) -> list[str]:
+    """The `${{...}}` expressions in a value, e.g. `parent.inputs.train_C`; none for non-strings."""
+    return BINDING.findall(value) if isinstance(value, str) else []
+
+
+def is_binding(value: object) -> bool:
+    """True when the whole value is one `${{...}}` expression (a binding, not a literal)."""
+    return isinstance(value, str) and BINDING.fullmatch(value.strip()) is not None
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class Component:
+    """A command component: its input and output specs, command and tags, plus where it was read from."""
+
+    doc: YamlDoc
+    key: tuple[str | int, ...] = ()  # where the definition sits in `doc` (inline components are nested)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        node: Any = self.doc.data
+        for part in self.key:
+            node = node[part]
+        return _mapping(node)
+
+    @property
+    def inputs(self) -> dict[str, dict[str, Any]]:
+        return {name: _mapping(spec) for name, spec in _mapping(self.data.get("inputs")).items()}
+
+    @property
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        return {name: _mapping(spec) for name, spec in _mapping(self.data.get("outputs")).items()}
+
+    @property
+    def command(self) -> str:
+        command = self.data.get("command")
+        return command if isinstance(command, str) else ""
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in _mapping(self.data.get("tags")).items()}
+
+    def output_tag(self, output: str, name: str) -> str | None:
+        """The value of tag `edge_train.outputs.<output>.<name>`, if set."""
+        return self.tags.get(f"{OUTPUT_TAG_PREFIX}{output}.{name}")
+
+    def line(self, *key: str | int) -> int | None:
+        return self.doc.line(*self.key, *key)
+
+
+@dataclass
+class Node:
+    """One job of a pipeline and the component it runs (None when it could not be resolved offline)."""
+
+    name: str
+    data: dict[str, Any]
+    component: Component | None
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return _mapping(self.data.get("inputs"))
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return _mapping(self.data.get("outputs"))
+
+    def upstream(self) -> Iterator[tuple[str, str, str]]:
+        """(input name, upstream node, upstream output) for each `${{parent.jobs.N.outputs.O}}` input."""
+        for input_name, value in self.inputs.items():
+            for expr in bindings(value):
+                parts = expr.split(".")
+                if len(parts) == 5 and parts[:2] == ["parent", "jobs"] and parts[3] == "outputs":
+                    yield input_name, parts[2], parts[4]
+
+
+@dataclass
+class Pipeline:
+    doc: YamlDoc
+    nodes: dict[str, Node]
+    problems: list[Finding] = field(default_factory=list)  # components that could not be read
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return _mapping(self.doc.data)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return _mapping(self.data.get("inputs"))
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return _mapping(self.data.get("outputs"))
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return _mapping(self.data.get("settings"))
+
+
+def read_pipeline(path: Path) -> Pipeline:
+    """Read a pipeline and every component its nodes reference by local path or define inline."""
+    doc = load_yaml(path)
+    nodes: dict[str, Node] = {}
+    problems: list[Finding] = []
+    for name, raw in _mapping(_mapping(doc.data).get("jobs")).items():
+        data = _mapping(raw)
+        component, problem = _resolve_component(doc, str(name), data.get("component"))
+        if problem:
+            problems.append(problem)
+        nodes[str(name)] = Node(name=str(name), data=data, component=component)
+    return Pipeline(doc=doc, nodes=nodes, problems=problems)
+
+
+def _resolve_component(doc: YamlDoc, node: str, ref: object) -> tuple[Component | None, Finding | None]:
+    key = ("jobs", node, "component")
+    where = f"jobs.{node}.component"
+    if isinstance(ref, dict):
+        return Component(doc=doc, key=key), None
+    if not isinstance(ref, str) or not ref.strip():
+        return None, Finding(
+            str(doc.path),
+            doc.line(*key),
+            where,
+            "no component given",
+            "set component: to a component YAML path, e.g. ../components/train.yml",
+        )
+    if ref.startswith("azureml:"):
+        return None, Finding(
+            str(doc.path),
+            doc.line(*key),
+            where,
+            f"{ref!r} is a workspace reference, which cannot be checked or compiled offline",
+            "reference the component's YAML file in this repository instead",
+            "warning",
+        )
+    file = (doc.path.parent / ref.removeprefix("file:")).resolve()
+    if not file.is_file():
+        return None, Finding(
+            str(doc.path),
+            doc.line(*key),
+            where,
+            f"component file {ref!r} does not exist",
+            "correct the path; it is relative to the pipeline file",
+        )
+    return Component(doc=load_yaml(file)), None
+
+
+def read_component(path: Path) -> Component:
+    return Component(doc=load_yaml(path))
+
+
+def topological_order(pipeline: Pipeline) -> tuple[list[str], list[str]]:
+    """Nodes in dependency order (ties kept in YAML order), and the nodes left over because of a cycle."""
+    # A job that consumes its own output lists itself, so it never becomes ready: a cycle of one.
+    pending = {
+        name: {up for _, up, _ in node.upstream() if up in pipeline.nodes}
+        for name, node in pipeline.nodes.items()
+    }
+    order: list[str] = []
+    while True:
+        ready = [name for name, deps in pending.items() if not deps]
+        if not ready:
+            break
+        for name in ready:
+            order.append(name)
+            del pending[name]
+        for deps in pending.values():
+            deps.difference_update(ready)
+    return order, list(pending)
