@@ -1,4 +1,4 @@
-"""Install `edge_train_storage.pth` next to the package, in regular and editable (`pip install -e .`) installs.
+"""Ship `edge_train_storage.pth` in regular and editable (`pip install -e .`) wheels of the package.
 
 The `.pth` file makes every Python process (plain `dvc` included) load `ml.storage.autopin`, which pins the
 storage API version when adlfs is imported (docs/data.md). setuptools has no declarative way to put a file at

@@ -71,8 +71,9 @@ class Gate:
 
     def record(self, request: web.Request, status: int, sent: int, received: int) -> None:
         self.log.write(json.dumps({
-            "method": request.method, "path": request.path, "x_ms_version": request.headers.get("x-ms-version"),
-            "sv": request.query.get("sv"), "status": status, "bytes_in": sent, "bytes_out": received,
+            "method": request.method, "path": request.path,
+            "x_ms_version": request.headers.get("x-ms-version"), "sv": request.query.get("sv"),
+            "status": status, "bytes_in": sent, "bytes_out": received,
         }) + "\n")
         self.log.flush()
 
@@ -104,7 +105,7 @@ class Gate:
                 await response.write_eof()
                 self.record(request, upstream.status, length, received)
                 return response
-        except (ClientError, ConnectionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ClientError, ConnectionError) as exc:
             self.record(request, 502, length, 0)
             return web.Response(status=502, text=f"ASH gate: upstream unreachable: {exc}")
 

@@ -6,7 +6,10 @@ port and folder, and neither server should compete with the test process for the
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -17,7 +20,9 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_BIN = REPO_ROOT / ".tools" / "node_modules" / ".bin" / "azurite-blob"
@@ -64,6 +69,7 @@ class Azurite:
 
     location: Path
     port: int = field(default_factory=free_port)
+    extra_args: tuple[str, ...] = ()  # e.g. ("--cert", pem, "--key", key) to serve HTTPS
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -71,10 +77,11 @@ class Azurite:
         if binary is None:
             raise FileNotFoundError("azurite-blob not found: run `bash tests/tools/install.sh`")
         self.location.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location", str(self.location),
-             "--silent", "--skipApiVersionCheck"],
-            stdout=subprocess.DEVNULL, stderr=(self.location / "azurite.err").open("ab"), start_new_session=True)
+        command = [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
+                   "--location", str(self.location), "--silent", "--skipApiVersionCheck", *self.extra_args]
+        with (self.location / "azurite.err").open("ab") as errors:
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors,
+                                            start_new_session=True)
         wait_for_port(self.port)
 
     def stop(self, hard: bool = False) -> None:
@@ -83,7 +90,8 @@ class Azurite:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if "--cert" in self.extra_args else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
 
 @dataclass
@@ -148,3 +156,16 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
     finally:
         gate.stop()
         azurite.stop()
+
+
+def account_sas(expiry: datetime, version: str = "2019-07-07", permissions: str = "rwdlac") -> str:
+    """An account SAS for Azurite's account, signed for `version` as ASH signs them (no encryption scope).
+
+    The SDK's generator always signs with its newest version, which ASH (and the gate) refuse.
+    """
+    fields = {"sv": version, "ss": "b", "srt": "sco", "sp": permissions,
+              "se": expiry.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "spr": "https,http"}
+    to_sign = "\n".join([ACCOUNT, fields["sp"], fields["ss"], fields["srt"], "", fields["se"], "",
+                         fields["spr"], fields["sv"], ""])
+    digest = hmac.new(base64.b64decode(ACCOUNT_KEY), to_sign.encode(), hashlib.sha256).digest()
+    return urlencode({**fields, "sig": base64.b64encode(digest).decode()})

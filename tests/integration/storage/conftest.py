@@ -1,0 +1,74 @@
+"""Fixtures: Azurite behind the ASH gate, and git + DVC repositories whose remote is that "ASH" account."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tool
+from tests.harness.servers import ACCOUNT_KEY, Stack, running_stack
+
+VENV_BIN = Path(sys.executable).parent
+ASH_TOML = '[storage]\nremote = "ash"\ncontainer = "{container}"\nblob_endpoint = "{endpoint}"\n{extra}'
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    require_tool("azurite-blob", "bash tests/tools/install.sh (npm azurite@3.35.0)")
+    with running_stack(tmp_path_factory.mktemp("ash")) as running:
+        yield running
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a user's shell: our venv's tools first, no pin overrides, no Azure credentials."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("EDGE_TRAIN_", "AZURE_STORAGE_")) and k != "EDGE_TRAIN_ROOT"}
+    env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
+    env["DVC_NO_ANALYTICS"] = "1"
+    env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "test"
+    env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "test@example.invalid"
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Workspace:
+    """A git + DVC repository (what a user clones) wired to a container of the stack."""
+
+    root: Path
+    container: str
+    stack: Stack
+
+    def run(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(list(args), cwd=self.root, env=clean_env(**env), capture_output=True, text=True,
+                                timeout=300, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def write_settings(self, extra: str = "") -> None:
+        (self.root / "edge-train.toml").write_text(
+            ASH_TOML.format(container=self.container, endpoint=self.stack.blob_endpoint, extra=extra))
+
+
+def make_workspace(root: Path, stack: Stack, container: str, settings_extra: str = "") -> Workspace:
+    root.mkdir(parents=True, exist_ok=True)
+    ws = Workspace(root, container, stack)
+    ws.run("git", "init", "-q")
+    ws.run("dvc", "init", "-q")
+    (root / "params.yaml").write_text("{}\n")
+    ws.write_settings(settings_extra)
+    ws.run("edge-train", "data", "remote", "set", "--credential", "key", AZURE_STORAGE_KEY=ACCOUNT_KEY)
+    return ws
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, stack: Stack) -> Workspace:
+    return make_workspace(tmp_path / "repo", stack, container=f"c{uuid.uuid4().hex[:12]}")
