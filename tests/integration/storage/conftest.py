@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -58,17 +59,34 @@ class Workspace:
             ASH_TOML.format(container=self.container, endpoint=self.stack.blob_endpoint, extra=extra))
 
 
-def make_workspace(root: Path, stack: Stack, container: str, settings_extra: str = "") -> Workspace:
+    def dvc_add(self, target: str = "data") -> None:
+        """`dvc add`, in-process: setting up is not what these tests check, and each DVC start costs seconds."""
+        from dvc.repo import Repo
+
+        with contextlib.chdir(self.root), Repo(str(self.root)) as repo:
+            repo.add(target)
+
+
+def make_workspace(root: Path, stack: Stack, container: str, monkeypatch: pytest.MonkeyPatch,
+                   settings_extra: str = "") -> Workspace:
+    """A fresh repository whose default remote is `container` on the stack, set up by `data remote set`."""
+    from dvc.repo import Repo
+
+    from ml.cli import app, run_app
+
     root.mkdir(parents=True, exist_ok=True)
     ws = Workspace(root, container, stack)
     ws.run("git", "init", "-q")
-    ws.run("dvc", "init", "-q")
+    Repo.init(str(root)).close()
     (root / "params.yaml").write_text("{}\n")
     ws.write_settings(settings_extra)
-    ws.run("edge-train", "data", "remote", "set", "--credential", "key", AZURE_STORAGE_KEY=ACCOUNT_KEY)
+    with monkeypatch.context() as patch:
+        patch.setenv("EDGE_TRAIN_ROOT", str(root))
+        patch.setenv("AZURE_STORAGE_KEY", ACCOUNT_KEY)
+        assert run_app(app, ["data", "remote", "set", "--credential", "key"]) == 0
     return ws
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, stack: Stack) -> Workspace:
-    return make_workspace(tmp_path / "repo", stack, container=f"c{uuid.uuid4().hex[:12]}")
+def workspace(tmp_path: Path, stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    return make_workspace(tmp_path / "repo", stack, f"c{uuid.uuid4().hex[:12]}", monkeypatch)

@@ -42,7 +42,7 @@ def test_push_pull_status_and_gc_work_through_the_ash_gate_with_every_request_pi
     ws = workspace
     write_data(ws.root)
     expected = checksums(ws.root / "data")
-    ws.run("dvc", "add", "-q", "data")
+    ws.dvc_add()
     ws.run("git", "add", "-A")
     ws.run("git", "commit", "-qm", "data v1")
     first_request = len(ws.stack.gate.requests())
@@ -56,7 +56,7 @@ def test_push_pull_status_and_gc_work_through_the_ash_gate_with_every_request_pi
     assert checksums(ws.root / "data") == expected
 
     (ws.root / "data" / "part-0" / "file-0000.bin").write_bytes(b"changed")
-    ws.run("dvc", "add", "-q", "data")
+    ws.dvc_add()
     ws.run("dvc", "push")
     before_gc = remote_blobs(ws)
     ws.run("dvc", "gc", "-w", "-c", "-f")
@@ -74,7 +74,7 @@ def test_without_the_pin_dvc_push_fails_and_says_what_to_set(workspace: Workspac
     ws = workspace
     ws.write_settings('api_version = ""\n')
     write_data(ws.root, files=3)
-    ws.run("dvc", "add", "-q", "data")
+    ws.dvc_add()
 
     result = ws.run("dvc", "push", check=False)
 
@@ -87,7 +87,7 @@ def test_without_the_pin_dvc_push_fails_and_says_what_to_set(workspace: Workspac
 def test_the_pin_can_be_turned_off_for_a_process_with_an_environment_variable(workspace: Workspace) -> None:
     ws = workspace
     write_data(ws.root, files=2)
-    ws.run("dvc", "add", "-q", "data")
+    ws.dvc_add()
 
     result = ws.run("dvc", "push", check=False, EDGE_TRAIN_STORAGE_PIN="off")
 
