@@ -10,8 +10,9 @@ import typer
 if TYPE_CHECKING:
     from ml.storage.remote import Credential
 
-app = typer.Typer(help="The training data: restore it, or generate synthetic data of the same schema.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The training data: restore it, or generate synthetic data of the same schema.", no_args_is_help=True
+)
 
 
 @app.command("restore")
@@ -41,8 +42,9 @@ def synth(
     console.done(f"wrote {rows} synthetic rows to {out}")
 
 
-remote_app = typer.Typer(help="The DVC remote on Azure Stack Hub blob storage (docs/data.md).",
-                         no_args_is_help=True)
+remote_app = typer.Typer(
+    help="The DVC remote on Azure Stack Hub blob storage (docs/data.md).", no_args_is_help=True
+)
 app.add_typer(remote_app, name="remote")
 
 
@@ -51,11 +53,14 @@ def remote_set(
     account: str = typer.Option("", help="storage account (default: storage.account in edge-train.toml)"),
     container: str = typer.Option("", help="blob container (default: storage.container)"),
     endpoint_suffix: str = typer.Option(
-        "", help="e.g. local.azurestack.external (default: storage.endpoint_suffix)"),
+        "", help="e.g. local.azurestack.external (default: storage.endpoint_suffix)"
+    ),
     blob_endpoint: str = typer.Option("", help="full blob endpoint URL; wins over account + suffix"),
     credential: str = typer.Option(
-        "", help="sas or key; default: whichever of AZURE_STORAGE_SAS_TOKEN / AZURE_STORAGE_KEY is set, "
-                 "else a hidden prompt for a SAS token"),
+        "",
+        help="sas or key; default: whichever of AZURE_STORAGE_SAS_TOKEN / AZURE_STORAGE_KEY is set, "
+        "else a hidden prompt for a SAS token",
+    ),
     name: str = typer.Option("", help="DVC remote name (default: storage.remote)"),
     default: bool = typer.Option(True, "--default/--no-default", help="make it DVC's default remote"),
 ) -> None:
@@ -73,12 +78,18 @@ def remote_set(
         raise EdgeTrainError(f"--credential: unknown kind {credential!r}", hint="use sas or key")
     root = repo_root()
     settings = load_settings(root).storage
-    overrides = {"account": account, "container": container, "endpoint_suffix": endpoint_suffix,
-                 "blob_endpoint": blob_endpoint, "remote": name}
+    overrides = {
+        "account": account,
+        "container": container,
+        "endpoint_suffix": endpoint_suffix,
+        "blob_endpoint": blob_endpoint,
+        "remote": name,
+    }
     storage = settings.model_copy(update={k: v for k, v in overrides.items() if v})
     if not storage.container:
-        raise EdgeTrainError("edge-train.toml: storage.container is not set",
-                             hint="set it under [storage] or pass --container")
+        raise EdgeTrainError(
+            "edge-train.toml: storage.container is not set", hint="set it under [storage] or pass --container"
+        )
     endpoint = remote.blob_endpoint(storage)
     secret = remote.credential_from_env(credential or None) or _prompt_credential(credential or "sas")
     if secret.kind == "sas":
@@ -87,8 +98,10 @@ def remote_set(
     pin = resolve_pin(root)
     ensure_container(conn_str, storage.container, pin, uses_sas=secret.kind == "sas")
     remote.configure_dvc_remote(root, storage.remote, storage.container, conn_str, make_default=default)
-    console.done(f"DVC remote '{storage.remote}' → azure://{storage.container} at {endpoint} "
-                 f"({secret.kind} kept in .dvc/config.local){', default remote' if default else ''}")
+    console.done(
+        f"DVC remote '{storage.remote}' → azure://{storage.container} at {endpoint} "
+        f"({secret.kind} kept in .dvc/config.local){', default remote' if default else ''}"
+    )
 
 
 def _prompt_credential(kind: str) -> Credential:

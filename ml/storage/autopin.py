@@ -39,8 +39,9 @@ class _PatchingLoader(Loader):
 class AdlfsPinFinder(MetaPathFinder):
     """Finds `adlfs.spec` as the path finder would, and wraps its loader with the patch."""
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-                  ) -> ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
         if fullname != TARGET:
             return None
         spec = PathFinder.find_spec(fullname, path, target)
@@ -64,4 +65,3 @@ def install() -> None:
         from ml.storage.pin import patch_adlfs
 
         patch_adlfs(loaded)
-

@@ -21,8 +21,11 @@ READ_TIMEOUT_S = 5
 def service_client(conn_str: str, pin: Pin) -> BlobServiceClient:
     from azure.storage.blob import BlobServiceClient
 
-    kwargs: dict[str, object] = {"connection_timeout": CONNECT_TIMEOUT_S, "read_timeout": READ_TIMEOUT_S,
-                                 "retry_total": 0}
+    kwargs: dict[str, object] = {
+        "connection_timeout": CONNECT_TIMEOUT_S,
+        "read_timeout": READ_TIMEOUT_S,
+        "retry_total": 0,
+    }
     endpoint = parse_connection_string(conn_str).get("BlobEndpoint", "")
     if pin.applies_to(endpoint or "https://unknown"):
         kwargs["api_version"] = pin.api_version

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from ml import console
 from ml.errors import EdgeTrainError
 from ml.storage.client import CONNECT_TIMEOUT_S, service_client
-from ml.storage.diagnose import check_sas, explain_response, explain_tls
+from ml.storage.diagnose import check_sas, explain_response, explain_tls, explain_unreachable
 from ml.storage.pin import Pin
 from ml.storage.remote import parse_connection_string
 
@@ -65,12 +65,16 @@ def resolve_host(host: str, port: int, timeout: float = DNS_TIMEOUT_S) -> list[s
     thread.start()
     thread.join(timeout)
     if not result:
-        raise EdgeTrainError(f"DNS: no answer for {host} within {timeout:.0f} s",
-                             hint="check storage.endpoint_suffix (or blob_endpoint) and this machine's DNS")
+        raise EdgeTrainError(
+            f"DNS: no answer for {host} within {timeout:.0f} s",
+            hint="check storage.endpoint_suffix (or blob_endpoint) and this machine's DNS",
+        )
     if isinstance(result[0], OSError):
-        raise EdgeTrainError(f"DNS: {host} does not resolve ({result[0]})",
-                             hint="check storage.account and storage.endpoint_suffix (ASDK: "
-                                  "local.azurestack.external) or storage.blob_endpoint")
+        raise EdgeTrainError(
+            f"DNS: {host} does not resolve ({result[0]})",
+            hint="check storage.account and storage.endpoint_suffix (ASDK: "
+            "local.azurestack.external) or storage.blob_endpoint",
+        )
     return sorted({info[4][0] for info in result[0]})  # type: ignore[union-attr]
 
 
@@ -79,26 +83,33 @@ def check_tcp(host: str, port: int) -> None:
         with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
             return
     except OSError as exc:
-        raise EdgeTrainError(f"TCP: cannot connect to {host}:{port} ({exc})",
-                             hint="check the endpoint's port, and that firewalls let this machine reach it"
-                             ) from None
+        raise EdgeTrainError(
+            f"TCP: cannot connect to {host}:{port} ({exc})",
+            hint="check the endpoint's port, and that firewalls let this machine reach it",
+        ) from None
 
 
 def check_tls(host: str, port: int, ca_bundle: str | None) -> None:
     try:
         context = ssl.create_default_context(cafile=ca_bundle)
     except (OSError, ssl.SSLError) as exc:
-        raise EdgeTrainError(f"TLS: cannot read the CA bundle {ca_bundle} ({exc})",
-                             hint="point storage.ca_bundle at a PEM file of the CA certificates") from None
+        raise EdgeTrainError(
+            f"TLS: cannot read the CA bundle {ca_bundle} ({exc})",
+            hint="point storage.ca_bundle at a PEM file of the CA certificates",
+        ) from None
     try:
-        with (socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as raw,
-              context.wrap_socket(raw, server_hostname=host)):
+        with (
+            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as raw,
+            context.wrap_socket(raw, server_hostname=host),
+        ):
             return
     except ssl.SSLCertVerificationError as exc:
         raise explain_tls(host, exc) from None
     except (OSError, ssl.SSLError) as exc:
-        raise EdgeTrainError(f"TLS: handshake with {host}:{port} failed ({exc})",
-                             hint="check that the endpoint speaks HTTPS on this port") from None
+        raise EdgeTrainError(
+            f"TLS: handshake with {host}:{port} failed ({exc})",
+            hint="check that the endpoint speaks HTTPS on this port",
+        ) from None
 
 
 def run_doctor(target: Target) -> None:
@@ -124,29 +135,28 @@ def run_doctor(target: Target) -> None:
     version = target.pin.api_version if target.pin.applies_to(target.endpoint) else None
 
     def explained(exc: Exception) -> EdgeTrainError:
-        return explain_response(exc, container=target.container, uses_sas=bool(target.sas),
-                                api_version=version)
+        return explain_response(
+            exc, container=target.container, uses_sas=bool(target.sas), api_version=version
+        )
 
     probe = f"{PROBE_PREFIX}/{uuid.uuid4().hex}"
     payload = uuid.uuid4().bytes * 64
     try:
         container.get_container_properties()
-        console.done(f"credential, API version {version or '(SDK default)'} and container "
-                     f"'{target.container}': accepted")
+        console.done(
+            f"credential, API version {version or '(SDK default)'} and container "
+            f"'{target.container}': accepted"
+        )
         container.upload_blob(probe, payload, overwrite=True)
         read_back = container.download_blob(probe).readall()
         container.delete_blob(probe)
     except HttpResponseError as exc:
         raise explained(exc) from None
     except ServiceRequestError as exc:
-        cause = exc.__cause__ or exc.inner_exception
-        while cause is not None and not isinstance(cause, ssl.SSLError):
-            cause = cause.__cause__
-        if isinstance(cause, ssl.SSLError):
-            raise explain_tls(host, cause) from None
-        raise EdgeTrainError(f"storage request to {host} failed: {exc.message}",
-                             hint="check the endpoint and run the doctor again") from None
+        raise explain_unreachable(host, exc) from None
     if read_back != payload:
-        raise EdgeTrainError("the probe blob read back differs from what was written",
-                             hint="something between here and the storage service alters data: check proxies")
+        raise EdgeTrainError(
+            "the probe blob read back differs from what was written",
+            hint="something between here and the storage service alters data: check proxies",
+        )
     console.done(f"write, read and delete of a probe blob in '{target.container}': OK")

@@ -80,10 +80,12 @@ def _ca_bundle(root: Path | None, configured: str | None) -> str | None:
 
 
 def version_rejected_message(sent: str | None) -> str:
-    return (f"the storage service rejected API version {sent or '(the SDK default)'} (400 InvalidHeaderValue "
-            f"x-ms-version). Azure Stack Hub accepts versions up to 2019-07-07: set api_version = "
-            f'"2019-07-07" under [storage] in edge-train.toml, or {ENV_API_VERSION}=2019-07-07 '
-            "(docs/data.md)")
+    return (
+        f"the storage service rejected API version {sent or '(the SDK default)'} (400 InvalidHeaderValue "
+        f"x-ms-version). Azure Stack Hub accepts versions up to 2019-07-07: set api_version = "
+        f'"2019-07-07" under [storage] in edge-train.toml, or {ENV_API_VERSION}=2019-07-07 '
+        "(docs/data.md)"
+    )
 
 
 class _RejectionReporter:

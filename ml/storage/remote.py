@@ -38,19 +38,21 @@ def blob_endpoint(storage: StorageSettings) -> str:
     if storage.blob_endpoint:
         parts = urlsplit(storage.blob_endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EdgeTrainError(f"{SETTINGS_FILE}: storage.blob_endpoint: not an http(s) URL "
-                                 f"(got {storage.blob_endpoint!r})",
-                                 hint="use https://<account>.blob.<region>.<fqdn>")
+            raise EdgeTrainError(
+                f"{SETTINGS_FILE}: storage.blob_endpoint: not an http(s) URL (got {storage.blob_endpoint!r})",
+                hint="use https://<account>.blob.<region>.<fqdn>",
+            )
         return storage.blob_endpoint.rstrip("/")
     missing = [key for key in ("account", "endpoint_suffix") if not getattr(storage, key)]
     if missing:
         raise EdgeTrainError(
             f"{SETTINGS_FILE}: storage.{missing[0]} is not set",
             hint="set storage.account and storage.endpoint_suffix (e.g. local.azurestack.external), "
-                 "or storage.blob_endpoint, or pass --account/--endpoint-suffix/--blob-endpoint")
+            "or storage.blob_endpoint, or pass --account/--endpoint-suffix/--blob-endpoint",
+        )
     suffix = storage.endpoint_suffix.strip(".")
     if suffix.startswith("blob."):
-        suffix = suffix[len("blob."):]
+        suffix = suffix[len("blob.") :]
     return f"https://{storage.account}.blob.{suffix}"
 
 
@@ -68,8 +70,10 @@ def connection_string(endpoint: str, account: str, credential: Credential) -> st
     """The connection string DVC (and our own clients) use for this endpoint and credential."""
     scheme = urlsplit(endpoint).scheme
     if credential.kind == "key":
-        return (f"DefaultEndpointsProtocol={scheme};AccountName={account};AccountKey={credential.secret};"
-                f"BlobEndpoint={endpoint};")
+        return (
+            f"DefaultEndpointsProtocol={scheme};AccountName={account};AccountKey={credential.secret};"
+            f"BlobEndpoint={endpoint};"
+        )
     return f"BlobEndpoint={endpoint};SharedAccessSignature={credential.secret.lstrip('?')};"
 
 
@@ -93,7 +97,8 @@ def reject_entra(kind: str | None) -> None:
         raise EdgeTrainError(
             "Azure Stack Hub blob storage has no Entra ID (Azure AD) authentication",
             hint=f"use a SAS token ({ENV_SAS}) or the account key ({ENV_KEY}); both stay in "
-                 ".dvc/config.local, never in git")
+            ".dvc/config.local, never in git",
+        )
 
 
 def configure_dvc_remote(root: Path, name: str, container: str, conn_str: str, make_default: bool) -> None:
@@ -116,11 +121,15 @@ def dvc_connection_string(root: Path, name: str) -> tuple[str, str]:
 
     remote = Config(dvc_dir=str(root / ".dvc"))["remote"].get(name)
     if not remote or not str(remote.get("url", "")).startswith("azure://"):
-        raise EdgeTrainError(f".dvc/config: no azure remote named '{name}'",
-                             hint="run `edge-train data remote set` first (docs/data.md)")
-    container = str(remote["url"])[len("azure://"):].split("/")[0]
+        raise EdgeTrainError(
+            f".dvc/config: no azure remote named '{name}'",
+            hint="run `edge-train data remote set` first (docs/data.md)",
+        )
+    container = str(remote["url"])[len("azure://") :].split("/")[0]
     conn_str = remote.get("connection_string") or os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
     if not conn_str:
-        raise EdgeTrainError(f".dvc/config.local: remote '{name}' has no connection_string",
-                             hint="run `edge-train data remote set` or set AZURE_STORAGE_CONNECTION_STRING")
+        raise EdgeTrainError(
+            f".dvc/config.local: remote '{name}' has no connection_string",
+            hint="run `edge-train data remote set` or set AZURE_STORAGE_CONNECTION_STRING",
+        )
     return container, conn_str

@@ -32,16 +32,23 @@ def rejection(header: str, value: str) -> web.Response:
     """The response ASH gives for an API version it does not support (status, error code header, XML)."""
     request_id = str(uuid.uuid4())
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
-    body = ('<?xml version="1.0" encoding="utf-8"?><Error><Code>InvalidHeaderValue</Code>'
-            "<Message>The value for one of the HTTP headers is not in the correct format.\n"
-            f"RequestId:{request_id}\nTime:{now}</Message>"
-            f"<HeaderName>{header}</HeaderName><HeaderValue>{value}</HeaderValue></Error>")
-    return web.Response(status=400, text=body, content_type="application/xml",
-                        headers={"x-ms-error-code": "InvalidHeaderValue", "x-ms-request-id": request_id})
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><Error><Code>InvalidHeaderValue</Code>'
+        "<Message>The value for one of the HTTP headers is not in the correct format.\n"
+        f"RequestId:{request_id}\nTime:{now}</Message>"
+        f"<HeaderName>{header}</HeaderName><HeaderValue>{value}</HeaderValue></Error>"
+    )
+    return web.Response(
+        status=400,
+        text=body,
+        content_type="application/xml",
+        headers={"x-ms-error-code": "InvalidHeaderValue", "x-ms-request-id": request_id},
+    )
 
 
-def too_new(headers: dict[str, str] | object, query: dict[str, str] | object,
-            max_version: str) -> tuple[str, str] | None:
+def too_new(
+    headers: dict[str, str] | object, query: dict[str, str] | object, max_version: str
+) -> tuple[str, str] | None:
     """The (header, value) that makes a request unacceptable to ASH, or None. Versions compare as dates."""
     version = headers.get("x-ms-version")  # type: ignore[attr-defined]
     if version and version > max_version:
@@ -62,19 +69,31 @@ class Gate:
         self.session: ClientSession | None = None
 
     async def start(self, _app: web.Application) -> None:
-        self.session = ClientSession(connector=TCPConnector(limit=0), auto_decompress=False,
-                                     timeout=ClientTimeout(total=None, sock_connect=5))
+        self.session = ClientSession(
+            connector=TCPConnector(limit=0),
+            auto_decompress=False,
+            timeout=ClientTimeout(total=None, sock_connect=5),
+        )
 
     async def stop(self, _app: web.Application) -> None:
         if self.session:
             await self.session.close()
 
     def record(self, request: web.Request, status: int, sent: int, received: int) -> None:
-        self.log.write(json.dumps({
-            "method": request.method, "path": request.path,
-            "x_ms_version": request.headers.get("x-ms-version"), "sv": request.query.get("sv"),
-            "status": status, "bytes_in": sent, "bytes_out": received,
-        }) + "\n")
+        self.log.write(
+            json.dumps(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "x_ms_version": request.headers.get("x-ms-version"),
+                    "sv": request.query.get("sv"),
+                    "status": status,
+                    "bytes_in": sent,
+                    "bytes_out": received,
+                }
+            )
+            + "\n"
+        )
         self.log.flush()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -88,7 +107,10 @@ class Gate:
         assert self.session is not None
         try:
             async with self.session.request(
-                request.method, self.upstream + request.path_qs, headers=headers, data=body,
+                request.method,
+                self.upstream + request.path_qs,
+                headers=headers,
+                data=body,
                 skip_auto_headers=("Content-Type", "User-Agent", "Accept-Encoding", "Accept"),
                 allow_redirects=False,
             ) as upstream:
@@ -135,7 +157,9 @@ async def serve(upstream: str, port: int, max_version: str, log_path: Path) -> N
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--upstream", required=True, help="Azurite's blob endpoint, e.g. http://127.0.0.1:10000")
+    parser.add_argument(
+        "--upstream", required=True, help="Azurite's blob endpoint, e.g. http://127.0.0.1:10000"
+    )
     parser.add_argument("--port", type=int, default=0, help="loopback port to listen on (0: any free one)")
     parser.add_argument("--max-version", default=ASH_MAX_API_VERSION)
     parser.add_argument("--log", type=Path, required=True, help="JSON-lines request log")

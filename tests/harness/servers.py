@@ -77,11 +77,22 @@ class Azurite:
         if binary is None:
             raise FileNotFoundError("azurite-blob not found: run `bash tests/tools/install.sh`")
         self.location.mkdir(parents=True, exist_ok=True)
-        command = [binary, "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-                   "--location", str(self.location), "--silent", "--skipApiVersionCheck", *self.extra_args]
+        command = [
+            binary,
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(self.port),
+            "--location",
+            str(self.location),
+            "--silent",
+            "--skipApiVersionCheck",
+            *self.extra_args,
+        ]
         with (self.location / "azurite.err").open("ab") as errors:
-            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True
+            )
         wait_for_port(self.port)
 
     def stop(self, hard: bool = False) -> None:
@@ -105,9 +116,21 @@ class AshGate:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.harness.ash_gate", "--upstream", self.upstream,
-             "--port", str(self.port), "--log", str(self.log)],
-            cwd=REPO_ROOT, stdout=subprocess.PIPE, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "tests.harness.ash_gate",
+                "--upstream",
+                self.upstream,
+                "--port",
+                str(self.port),
+                "--log",
+                str(self.log),
+            ],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().decode()
         if not line.startswith("listening on "):
@@ -140,8 +163,10 @@ class Stack:
         return f"{self.gate.url}/{ACCOUNT}"
 
     def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-                f"BlobEndpoint={self.blob_endpoint};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={self.blob_endpoint};"
+        )
 
 
 @contextlib.contextmanager
@@ -163,9 +188,27 @@ def account_sas(expiry: datetime, version: str = "2019-07-07", permissions: str 
 
     The SDK's generator always signs with its newest version, which ASH (and the gate) refuse.
     """
-    fields = {"sv": version, "ss": "b", "srt": "sco", "sp": permissions,
-              "se": expiry.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "spr": "https,http"}
-    to_sign = "\n".join([ACCOUNT, fields["sp"], fields["ss"], fields["srt"], "", fields["se"], "",
-                         fields["spr"], fields["sv"], ""])
+    fields = {
+        "sv": version,
+        "ss": "b",
+        "srt": "sco",
+        "sp": permissions,
+        "se": expiry.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "spr": "https,http",
+    }
+    to_sign = "\n".join(
+        [
+            ACCOUNT,
+            fields["sp"],
+            fields["ss"],
+            fields["srt"],
+            "",
+            fields["se"],
+            "",
+            fields["spr"],
+            fields["sv"],
+            "",
+        ]
+    )
     digest = hmac.new(base64.b64decode(ACCOUNT_KEY), to_sign.encode(), hashlib.sha256).digest()
     return urlencode({**fields, "sig": base64.b64encode(digest).decode()})

@@ -29,8 +29,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment of a user's shell: our venv's tools first, no pin overrides, no Azure credentials."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("EDGE_TRAIN_", "AZURE_STORAGE_")) and k != "EDGE_TRAIN_ROOT"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("EDGE_TRAIN_", "AZURE_STORAGE_")) and k != "EDGE_TRAIN_ROOT"
+    }
     env["PATH"] = os.pathsep.join([str(VENV_BIN), env.get("PATH", "")])
     env["DVC_NO_ANALYTICS"] = "1"
     env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "test"
@@ -48,27 +51,37 @@ class Workspace:
     stack: Stack
 
     def run(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(list(args), cwd=self.root, env=clean_env(**env), capture_output=True, text=True,
-                                timeout=300, check=False)
+        result = subprocess.run(
+            list(args),
+            cwd=self.root,
+            env=clean_env(**env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def write_settings(self, extra: str = "") -> None:
         (self.root / "edge-train.toml").write_text(
-            ASH_TOML.format(container=self.container, endpoint=self.stack.blob_endpoint, extra=extra))
-
+            ASH_TOML.format(container=self.container, endpoint=self.stack.blob_endpoint, extra=extra)
+        )
 
     def dvc_add(self, target: str = "data") -> None:
-        """`dvc add`, in-process: setting up is not what these tests check, and each DVC start costs seconds."""
+        """`dvc add` in-process: set-up is not what these tests check, and each DVC start costs seconds."""
         from dvc.repo import Repo
 
         with contextlib.chdir(self.root), Repo(str(self.root)) as repo:
             repo.add(target)
 
 
-def make_workspace(root: Path, stack: Stack, container: str, monkeypatch: pytest.MonkeyPatch,
-                   settings_extra: str = "") -> Workspace:
+def make_workspace(
+    root: Path, stack: Stack, container: str, monkeypatch: pytest.MonkeyPatch, settings_extra: str = ""
+) -> Workspace:
     """A fresh repository whose default remote is `container` on the stack, set up by `data remote set`."""
     from dvc.repo import Repo
 

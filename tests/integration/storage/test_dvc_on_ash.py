@@ -29,16 +29,23 @@ def write_data(root: Path, files: int = 30) -> None:
 
 
 def checksums(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def remote_blobs(ws: Workspace) -> set[str]:
-    client = BlobServiceClient.from_connection_string(ws.stack.connection_string(), api_version=ASH_MAX_API_VERSION)
+    client = BlobServiceClient.from_connection_string(
+        ws.stack.connection_string(), api_version=ASH_MAX_API_VERSION
+    )
     return set(client.get_container_client(ws.container).list_blob_names())
 
 
-def test_push_pull_status_and_gc_work_through_the_ash_gate_with_every_request_pinned(workspace: Workspace) -> None:
+def test_push_pull_status_and_gc_work_through_the_ash_gate_with_every_request_pinned(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     write_data(ws.root)
     expected = checksums(ws.root / "data")
