@@ -15,7 +15,7 @@ import pytest
 
 from ml.cli import app, run_app
 from tests.harness.servers import ACCOUNT, ACCOUNT_KEY, Azurite, Stack, account_sas
-from tests.integration.storage.conftest import Workspace
+from tests.integration.storage.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 WRONG_KEY = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="

@@ -15,7 +15,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from tests.harness.ash_gate import ASH_MAX_API_VERSION
-from tests.integration.storage.conftest import Workspace
+from tests.integration.storage.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 

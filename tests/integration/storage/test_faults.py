@@ -21,8 +21,8 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from tests.harness.ash_gate import ASH_MAX_API_VERSION
-from tests.integration.storage.conftest import Workspace, clean_env
 from tests.integration.storage.test_dvc_on_ash import checksums
+from tests.integration.storage.workspace import Workspace, clean_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 FILES = 1000
