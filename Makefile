@@ -37,12 +37,12 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 
-$(VENV)/.runtime: requirements.lock pyproject.toml | $(BIN)/uv
+$(VENV)/.runtime: requirements.lock pyproject.toml setup.py | $(BIN)/uv
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $@
 
-$(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/uv
+$(VENV)/.dev: requirements-dev.lock pyproject.toml setup.py | $(BIN)/uv
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $@ $(VENV)/.runtime

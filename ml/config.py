@@ -49,11 +49,14 @@ class ImageSettings(Section):
 class StorageSettings(Section):
     """Azure Stack Hub blob storage behind the `azure` DVC remote (credentials never live here)."""
 
+    remote: str = "ash"  # the DVC remote `edge-train data remote set` writes and `data doctor` checks
     account: str = ""
     container: str = ""
     endpoint_suffix: str = ""
     blob_endpoint: str = ""
+    # Sent as x-ms-version by every storage client, plain `dvc` included (ml/storage/pin.py); "" = no pin.
     api_version: str = "2019-07-07"
+    # PEM file of the private CA that signed the ASH endpoint's certificate (relative to the repo root).
     ca_bundle: str = ""
 
 

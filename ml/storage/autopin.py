@@ -1,0 +1,67 @@
+"""Apply `ml.storage.pin` whenever any process imports adlfs: plain `dvc push` by a user or CI included.
+
+The package installs `edge_train_storage.pth` into site-packages (see setup.py); Python runs its one line at
+start-up, which calls `install()`. That only adds a meta-path finder: nothing is imported or read until a
+process imports `adlfs.spec`, and then the finder patches the module right after it executes, before any
+client exists. Set `EDGE_TRAIN_STORAGE_PIN=off` to leave adlfs untouched (docs/data.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from importlib.abc import Loader, MetaPathFinder
+from importlib.machinery import ModuleSpec, PathFinder
+from types import ModuleType
+
+TARGET = "adlfs.spec"
+ENV_SWITCH = "EDGE_TRAIN_STORAGE_PIN"
+
+
+class _PatchingLoader(Loader):
+    def __init__(self, wrapped: Loader) -> None:
+        self.wrapped = wrapped
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self.wrapped.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.wrapped.exec_module(module)
+        try:
+            from ml.storage.pin import patch_adlfs
+
+            patch_adlfs(module)
+        except Exception as exc:  # never break DVC because of the pin: say so and go on unpinned
+            sys.stderr.write(f"edge-train: could not pin the storage API version: {exc!r}\n")
+
+
+class AdlfsPinFinder(MetaPathFinder):
+    """Finds `adlfs.spec` as the path finder would, and wraps its loader with the patch."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname != TARGET:
+            return None
+        spec = PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_SWITCH, "on").strip().lower() not in ("off", "0", "false", "no")
+
+
+def install() -> None:
+    """Register the finder once; patch right away if adlfs.spec is already imported."""
+    if not enabled() or any(isinstance(finder, AdlfsPinFinder) for finder in sys.meta_path):
+        return
+    sys.meta_path.insert(0, AdlfsPinFinder())
+    loaded = sys.modules.get(TARGET)
+    if loaded is not None:
+        from ml.storage.pin import patch_adlfs
+
+        patch_adlfs(loaded)

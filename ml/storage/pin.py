@@ -1,0 +1,130 @@
+"""Pin the storage REST API version (and the CA bundle) in every blob client adlfs creates.
+
+adlfs builds all its clients through `adlfs.spec.AIOBlobServiceClient` (directly, or through
+`from_connection_string`, which calls the class). Replacing that name with a subclass that fills in
+`api_version` and `connection_verify` when the caller did not is the one place that covers every client DVC
+uses for push, pull, status -c and gc -c. The subclass also recognises the 400 `InvalidHeaderValue` a
+storage service sends for an API version it does not support and says what to set, because DVC itself only
+reports "failed to push data to the cloud".
+
+Settings, first match wins: environment (`EDGE_TRAIN_STORAGE_API_VERSION`, `EDGE_TRAIN_STORAGE_CA_BUNDLE`;
+an empty value means "do not pin"), then `[storage]` in the `edge-train.toml` of the repository the process
+runs in, then the default 2019-07-07. Public Azure endpoints (`*.core.windows.net`) are never pinned unless
+the environment asks for it: they accept current versions and ASH's limit does not apply to them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_API_VERSION = "EDGE_TRAIN_STORAGE_API_VERSION"
+ENV_CA_BUNDLE = "EDGE_TRAIN_STORAGE_CA_BUNDLE"
+PUBLIC_AZURE_SUFFIX = ".core.windows.net"
+_PATCHED = "__edge_train_pinned__"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What every storage client should send: an API version (None: the SDK's own) and a CA bundle path."""
+
+    api_version: str | None
+    ca_bundle: str | None
+    explicit: bool = False  # set by the environment: applies to public Azure endpoints too
+
+    def applies_to(self, account_url: str) -> bool:
+        host = urlsplit(account_url if "://" in account_url else f"https://{account_url}").hostname or ""
+        return bool(self.api_version) and (self.explicit or not host.endswith(PUBLIC_AZURE_SUFFIX))
+
+
+def resolve_pin(cwd: Path | None = None) -> Pin:
+    """The pin for a process started in `cwd`: environment, else the repository's edge-train.toml."""
+    from ml.config import StorageSettings
+
+    if ENV_API_VERSION in os.environ:
+        version = os.environ[ENV_API_VERSION].strip() or None
+        return Pin(version, _ca_bundle(None, None), explicit=True)
+    root, storage = _repository_storage(cwd or Path.cwd())
+    if storage is None:
+        storage = StorageSettings()
+    return Pin(storage.api_version.strip() or None, _ca_bundle(root, storage.ca_bundle))
+
+
+def _repository_storage(cwd: Path) -> tuple[Path | None, Any]:
+    from ml.config import load_settings
+    from ml.errors import EdgeTrainError
+    from ml.paths import repo_root
+
+    try:
+        root = repo_root(cwd)
+        return root, load_settings(root).storage
+    except EdgeTrainError as exc:
+        if "no params.yaml" not in exc.message:
+            sys.stderr.write(f"edge-train: storage pin uses its defaults: {exc}\n")
+        return None, None
+
+
+def _ca_bundle(root: Path | None, configured: str | None) -> str | None:
+    value = os.environ.get(ENV_CA_BUNDLE) or configured or ""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_absolute() and root is not None:
+        path = root / path
+    return str(path)
+
+
+def version_rejected_message(sent: str | None) -> str:
+    return (
+        f"the storage service rejected API version {sent or '(the SDK default)'} (400 InvalidHeaderValue "
+        f"x-ms-version). Azure Stack Hub accepts versions up to 2019-07-07: set api_version = "
+        f'"2019-07-07" under [storage] in edge-train.toml, or {ENV_API_VERSION}=2019-07-07 '
+        "(docs/data.md)"
+    )
+
+
+class _RejectionReporter:
+    """A raw-response hook that explains an API-version rejection once per process, on stderr."""
+
+    reported = False
+
+    def __call__(self, pipeline_response: Any) -> None:
+        response = pipeline_response.http_response
+        if response.status_code != 400 or _RejectionReporter.reported:
+            return
+        if response.headers.get("x-ms-error-code") != "InvalidHeaderValue":
+            return
+        _RejectionReporter.reported = True
+        sent = pipeline_response.http_request.headers.get("x-ms-version")
+        sys.stderr.write(f"edge-train: {version_rejected_message(sent)}\n")
+
+
+def pinned_client_class(base: type, pin: Pin) -> type:
+    """A subclass of the blob service client `base` that applies `pin` unless the caller chose otherwise."""
+
+    class PinnedBlobServiceClient(base):  # type: ignore[misc, valid-type]
+        def __init__(self, account_url: str, credential: Any = None, **kwargs: Any) -> None:
+            if pin.applies_to(account_url):
+                kwargs.setdefault("api_version", pin.api_version)
+            if pin.ca_bundle:
+                kwargs.setdefault("connection_verify", pin.ca_bundle)
+            kwargs.setdefault("raw_response_hook", _RejectionReporter())
+            super().__init__(account_url, credential=credential, **kwargs)
+
+    PinnedBlobServiceClient.__name__ = base.__name__
+    PinnedBlobServiceClient.__qualname__ = base.__qualname__
+    setattr(PinnedBlobServiceClient, _PATCHED, pin)
+    return PinnedBlobServiceClient
+
+
+def patch_adlfs(spec_module: ModuleType, pin: Pin | None = None) -> None:
+    """Replace `adlfs.spec.AIOBlobServiceClient` with the pinned subclass (idempotent)."""
+    current = spec_module.AIOBlobServiceClient
+    if getattr(current, _PATCHED, None) is not None:
+        return
+    spec_module.AIOBlobServiceClient = pinned_client_class(current, pin or resolve_pin())
