@@ -85,20 +85,21 @@ def remote_image(dest: Destination, authfile: Path | None = None) -> dict | None
 
 
 class Buildah:
-    """buildah with its own storage under .edge-train/buildah (vfs: works in containers and as root here)."""
+    """buildah with its own vfs storage (works in containers and as root here): .edge-train/buildah, or
+    $EDGE_TRAIN_BUILDAH_STORAGE to share one store (and its cached base image) between checkouts."""
 
     def __init__(self, root: Path) -> None:
-        self.storage = root / BUILDAH_DIR
+        self.storage = Path(os.environ.get("EDGE_TRAIN_BUILDAH_STORAGE") or root / BUILDAH_DIR)
 
-    def _cmd(self, *args: str) -> list[str]:
+    def command(self, *args: str) -> list[str]:
         return ["buildah", "--root", str(self.storage / "root"), "--runroot", str(self.storage / "run"),
                 "--storage-driver", "vfs", *args]
 
     def run(self, *args: str, what: str) -> str:
-        result = subprocess.run(self._cmd(*args), capture_output=True, text=True, check=False)
+        result = subprocess.run(self.command(*args), capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise EdgeTrainError(f"{what} failed: {_last_line(result.stderr)}",
-                                 hint="see the buildah message above; nothing was pushed")
+                                 hint="check [image] base/registry in edge-train.toml; nothing was pushed")
         return result.stdout
 
     def build(self, context: Path, base: str, labels: dict[str, str], base_tls_verify: bool = True) -> str:
@@ -128,7 +129,7 @@ class Buildah:
 
     def remove(self, image_id: str) -> None:
         """Drop the built image from the vfs store (vfs keeps full copies of every layer)."""
-        subprocess.run(self._cmd("rmi", "--force", image_id), capture_output=True, check=False)
+        subprocess.run(self.command("rmi", "--force", image_id), capture_output=True, check=False)
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -155,9 +156,10 @@ def _labels(root: Path, rel: Release, settings: Settings, digest: str) -> dict[s
 
 
 def _source_url(root: Path) -> str:
+    """The origin remote without any user:token@ part: a CI clone URL may carry a secret."""
     result = subprocess.run(["git", "remote", "get-url", "origin"], cwd=root, capture_output=True, text=True,
                             check=False)
-    return result.stdout.strip() if result.returncode == 0 else ""
+    return re.sub(r"//[^/@]*@", "//", result.stdout.strip()) if result.returncode == 0 else ""
 
 
 def _is_loopback(ref: str) -> bool:
