@@ -88,8 +88,8 @@ class Buildah:
     """buildah with its own vfs storage (works in containers and as root here): .edge-train/buildah, or
     $EDGE_TRAIN_BUILDAH_STORAGE to share one store (and its cached base image) between checkouts."""
 
-    def __init__(self, root: Path) -> None:
-        self.storage = Path(os.environ.get("EDGE_TRAIN_BUILDAH_STORAGE") or root / BUILDAH_DIR)
+    def __init__(self, root: Path, storage: Path | None = None) -> None:
+        self.storage = storage or Path(os.environ.get("EDGE_TRAIN_BUILDAH_STORAGE") or root / BUILDAH_DIR)
 
     def command(self, *args: str) -> list[str]:
         return ["buildah", "--root", str(self.storage / "root"), "--runroot", str(self.storage / "run"),

@@ -123,6 +123,7 @@ def push_image(root: Path, rel: Release, context: Path, retry_failed_build: bool
         except EdgeTrainError as exc:
             raise _unpromoted(exc, rel, root) from None
         if existing and existing["labels"].get(image.CONTEXT_LABEL) == digest:
+            update_state(root, unpublished="")
             console.skipped(f"push {dest.display}", f"it already holds this image ({existing['digest'][:19]})")
             return existing["digest"]
         builder = image.Buildah(root)
