@@ -31,7 +31,7 @@ def register(
 def version(
     number: str = typer.Option(None, "--version", help="force vX.Y.Z instead of the automatic bump"),
 ) -> None:
-    """Tag the registered model `<model>@vX.Y.Z` (GTO format): minor bump on retraining, major on a new signature."""
+    """Tag the model `<model>@vX.Y.Z` (GTO format): minor bump on retraining, major on a new signature."""
     from ml.paths import repo_root
     from ml.release.pipeline import register_and_version
 
@@ -70,8 +70,7 @@ def push() -> None:
     push_image(root, rel, write_package(root, rel), retry_failed_build=True)
 
 
-COMMANDS = {"register": register, "version": version, "promote": promote,
-                               "package": package, "push": push}
+COMMANDS = {"register": register, "version": version, "promote": promote, "package": package, "push": push}
 
 
 def add_commands(app: typer.Typer) -> None:

@@ -30,12 +30,19 @@ def entra_token(scope: str = ARM_SCOPE) -> str:
     try:
         return DefaultAzureCredential(exclude_interactive_browser_credential=True).get_token(scope).token
     except ClientAuthenticationError as exc:
-        raise EdgeTrainError("no Azure identity to log in to ACR with",
-                             hint="run `az login` locally; in GitHub Actions use azure/login with OIDC") from exc
+        raise EdgeTrainError(
+            "no Azure identity to log in to ACR with",
+            hint="run `az login` locally; in GitHub Actions use azure/login with OIDC",
+        ) from exc
 
 
-def exchange_refresh_token(registry: str, access_token: str, tenant: str | None = None,
-                           base_url: str | None = None, timeout: float = 30) -> str:
+def exchange_refresh_token(
+    registry: str,
+    access_token: str,
+    tenant: str | None = None,
+    base_url: str | None = None,
+    timeout: float = 30,
+) -> str:
     """POST /oauth2/exchange and return the ACR refresh token (never printed or logged)."""
     host = registry.split("/")[0]
     form = {"grant_type": "access_token", "service": host, "access_token": access_token}
@@ -56,12 +63,16 @@ def exchange_refresh_token(registry: str, access_token: str, tenant: str | None 
             hint="the identity needs the AcrPush role on the registry; check [azure] acr in edge-train.toml",
         ) from None
     except (urllib.error.URLError, TimeoutError) as exc:
-        raise EdgeTrainError(f"cannot reach ACR {host}: {getattr(exc, 'reason', exc)}",
-                             hint="check the registry name and the network route to it") from None
+        raise EdgeTrainError(
+            f"cannot reach ACR {host}: {getattr(exc, 'reason', exc)}",
+            hint="check the registry name and the network route to it",
+        ) from None
     token = body.get("refresh_token") if isinstance(body, dict) else None
     if not token:
-        raise EdgeTrainError(f"ACR {host} answered the token exchange without a refresh_token",
-                             hint="check that the registry is an Azure Container Registry")
+        raise EdgeTrainError(
+            f"ACR {host} answered the token exchange without a refresh_token",
+            hint="check that the registry is an Azure Container Registry",
+        )
     return token
 
 

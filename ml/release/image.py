@@ -51,8 +51,10 @@ class Destination:
 
 def check_image_name(name: str, tag: str) -> None:
     if not IMAGE_NAME.match(name):
-        raise EdgeTrainError(f"edge-train.toml [image] name = {name!r} is not a valid image name",
-                             hint="use lowercase letters, digits, '.', '_', '-' and '/', e.g. team/model")
+        raise EdgeTrainError(
+            f"edge-train.toml [image] name = {name!r} is not a valid image name",
+            hint="use lowercase letters, digits, '.', '_', '-' and '/', e.g. team/model",
+        )
     if not IMAGE_TAG.match(tag):
         raise EdgeTrainError(f"image tag {tag!r} is not valid", hint="tags are up to 128 of [A-Za-z0-9_.-]")
 
@@ -61,7 +63,7 @@ def missing_tool() -> str | None:
     """Why images can't be built and pushed here, or None when they can."""
     for tool, package in (("buildah", "buildah"), ("skopeo", "skopeo")):
         if not shutil.which(tool):
-            return f"{tool} is not installed (apt-get install {package}; it is preinstalled on GitHub's Ubuntu runners)"
+            return f"{tool} is not installed (apt-get install {package}; GitHub's Ubuntu runners have it)"
     if os.geteuid() != 0:
         return "buildah with vfs storage and chroot isolation needs root here (or use docker buildx)"
     return None
@@ -74,12 +76,16 @@ def remote_image(dest: Destination, authfile: Path | None = None) -> dict | None
     cmd = ["skopeo", "inspect", f"--tls-verify={str(dest.tls_verify).lower()}", "--retry-times=0"]
     if authfile:
         cmd.append(f"--authfile={authfile}")
-    result = subprocess.run([*cmd, dest.transport_ref], capture_output=True, text=True, check=False, timeout=60)
+    result = subprocess.run(
+        [*cmd, dest.transport_ref], capture_output=True, text=True, check=False, timeout=60
+    )
     if result.returncode != 0:
         if re.search(r"manifest unknown|not found|no such|does not exist|name unknown", result.stderr, re.I):
             return None
-        raise EdgeTrainError(f"cannot read {dest.display}: {_last_line(result.stderr)}",
-                             hint="check that the registry is running and reachable, and its credentials")
+        raise EdgeTrainError(
+            f"cannot read {dest.display}: {_last_line(result.stderr)}",
+            hint="check that the registry is running and reachable, and its credentials",
+        )
     info = json.loads(result.stdout)
     return {"digest": info.get("Digest", ""), "labels": info.get("Labels") or {}}
 
@@ -92,14 +98,24 @@ class Buildah:
         self.storage = storage or Path(os.environ.get("EDGE_TRAIN_BUILDAH_STORAGE") or root / BUILDAH_DIR)
 
     def command(self, *args: str) -> list[str]:
-        return ["buildah", "--root", str(self.storage / "root"), "--runroot", str(self.storage / "run"),
-                "--storage-driver", "vfs", *args]
+        return [
+            "buildah",
+            "--root",
+            str(self.storage / "root"),
+            "--runroot",
+            str(self.storage / "run"),
+            "--storage-driver",
+            "vfs",
+            *args,
+        ]
 
     def run(self, *args: str, what: str) -> str:
         result = subprocess.run(self.command(*args), capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise EdgeTrainError(f"{what} failed: {_last_line(result.stderr)}",
-                                 hint="check [image] base/registry in edge-train.toml; nothing was pushed")
+            raise EdgeTrainError(
+                f"{what} failed: {_last_line(result.stderr)}",
+                hint="check [image] base/registry in edge-train.toml; nothing was pushed",
+            )
         return result.stdout
 
     def build(self, context: Path, base: str, labels: dict[str, str], base_tls_verify: bool = True) -> str:
@@ -109,17 +125,36 @@ class Buildah:
             meta += ["--label", f"{key}={value}", "--annotation", f"{key}={value}"]
         with tempfile.TemporaryDirectory() as tmp:
             iid = Path(tmp) / "iid"
-            self.run("bud", "--isolation", "chroot", "--layers=false", "--timestamp", "0", "--pull=missing",
-                     f"--tls-verify={str(base_tls_verify).lower()}", "--build-arg", f"BASE={base}",
-                     "--iidfile", str(iid), *meta, str(context), what=f"building the image from {base}")
+            self.run(
+                "bud",
+                "--isolation",
+                "chroot",
+                "--layers=false",
+                "--timestamp",
+                "0",
+                "--pull=missing",
+                f"--tls-verify={str(base_tls_verify).lower()}",
+                "--build-arg",
+                f"BASE={base}",
+                "--iidfile",
+                str(iid),
+                *meta,
+                str(context),
+                what=f"building the image from {base}",
+            )
             return iid.read_text().strip()
 
     def push(self, image_id: str, dest: Destination, authfile: Path | None = None) -> str:
         """Push and return the manifest digest the destination now holds."""
         with tempfile.TemporaryDirectory() as tmp:
             digestfile = Path(tmp) / "digest"
-            args = ["push", f"--tls-verify={str(dest.tls_verify).lower()}", "--retry=0",
-                    "--digestfile", str(digestfile)]
+            args = [
+                "push",
+                f"--tls-verify={str(dest.tls_verify).lower()}",
+                "--retry=0",
+                "--digestfile",
+                str(digestfile),
+            ]
             if authfile:
                 args.append(f"--authfile={authfile}")
             if dest.transport_ref.startswith("oci:"):

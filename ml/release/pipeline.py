@@ -68,8 +68,10 @@ def register_and_version(root: Path, version: str | None = None) -> Release:
     if created:
         console.done(f"tagged {tag} on {lineage.git_commit[:12]} (GTO format: `gto show` lists it)")
         if lineage.git_commit.endswith("-dirty"):
-            console.warn(f"the working tree has uncommitted changes: {tag} tags HEAD, which is not exactly "
-                         "what trained this model; commit before releasing")
+            console.warn(
+                f"the working tree has uncommitted changes: {tag} tags HEAD, which is not exactly "
+                "what trained this model; commit before releasing"
+            )
     else:
         console.skipped(f"version {settings.model.name}", f"this model is already {tag}")
     return Release(settings.model.name, tag.split("@", 1)[1], lineage, mlflow_version)
@@ -96,8 +98,10 @@ def package(root: Path, rel: Release) -> Path:
         return context
     write_context(root, rel.fields(), onnx_model)
     update_state(root, packaged=wanted)
-    console.done(f"wrote the image build context to {CONTEXT_DIR}/ "
-                 f"({'MLflow + ONNX model' if onnx_model else 'MLflow model only'})")
+    console.done(
+        f"wrote the image build context to {CONTEXT_DIR}/ "
+        f"({'MLflow + ONNX model' if onnx_model else 'MLflow model only'})"
+    )
     return context
 
 
@@ -114,8 +118,11 @@ def push_image(root: Path, rel: Release, context: Path, retry_failed_build: bool
     digest = context_digest(context, settings.image.base)
     failed = read_state(root).get("build_failed", {})
     if not retry_failed_build and failed.get("context_digest") == digest:
-        console.skipped("build and push the image", f"building these inputs failed before ({failed['reason']}); "
-                        f"`edge-train push` retries. {rel.ref} stays unpromoted")
+        console.skipped(
+            "build and push the image",
+            f"building these inputs failed before ({failed['reason']}); "
+            f"`edge-train push` retries. {rel.ref} stays unpromoted",
+        )
         return None
     with _credentials(settings) as authfile:
         try:
@@ -124,12 +131,18 @@ def push_image(root: Path, rel: Release, context: Path, retry_failed_build: bool
             raise _unpromoted(exc, rel, root) from None
         if existing and existing["labels"].get(image.CONTEXT_LABEL) == digest:
             update_state(root, unpublished="")
-            console.skipped(f"push {dest.display}", f"it already holds this image ({existing['digest'][:19]})")
+            console.skipped(
+                f"push {dest.display}", f"it already holds this image ({existing['digest'][:19]})"
+            )
             return existing["digest"]
         builder = image.Buildah(root)
         try:
-            image_id = builder.build(context, settings.image.base, _labels(root, rel, settings, digest),
-                                     base_tls_verify=not _is_loopback(settings.image.base))
+            image_id = builder.build(
+                context,
+                settings.image.base,
+                _labels(root, rel, settings, digest),
+                base_tls_verify=not _is_loopback(settings.image.base),
+            )
         except EdgeTrainError as exc:
             update_state(root, build_failed={"context_digest": digest, "reason": exc.message})
             raise _unpromoted(exc, rel, root) from None
@@ -139,7 +152,12 @@ def push_image(root: Path, rel: Release, context: Path, retry_failed_build: bool
             raise _unpromoted(exc, rel, root) from None
         finally:
             builder.remove(image_id)
-    update_state(root, build_failed={}, unpublished="", pushed={"ref": rel.ref, "destination": dest.display, "digest": pushed})
+    update_state(
+        root,
+        build_failed={},
+        unpublished="",
+        pushed={"ref": rel.ref, "destination": dest.display, "digest": pushed},
+    )
     console.done(f"pushed {dest.display} ({pushed[:19]})")
     return pushed
 
@@ -158,8 +176,9 @@ def _labels(root: Path, rel: Release, settings: Settings, digest: str) -> dict[s
 
 def _source_url(root: Path) -> str:
     """The origin remote without any user:token@ part: a CI clone URL may carry a secret."""
-    result = subprocess.run(["git", "remote", "get-url", "origin"], cwd=root, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        ["git", "remote", "get-url", "origin"], cwd=root, capture_output=True, text=True, check=False
+    )
     return re.sub(r"//[^/@]*@", "//", result.stdout.strip()) if result.returncode == 0 else ""
 
 
@@ -170,8 +189,9 @@ def _is_loopback(ref: str) -> bool:
 def _unpromoted(exc: EdgeTrainError, rel: Release, root: Path) -> EdgeTrainError:
     """Record that `rel` has no published image (promotion refuses it) and say so in the error."""
     update_state(root, unpublished=rel.ref)
-    return EdgeTrainError(f"{exc.message}; {rel.ref} stays unpromoted (no image was published for it)",
-                          hint=exc.hint)
+    return EdgeTrainError(
+        f"{exc.message}; {rel.ref} stays unpromoted (no image was published for it)", hint=exc.hint
+    )
 
 
 @contextlib.contextmanager

@@ -53,22 +53,37 @@ def export_onnx(root: Path, model_hash: str) -> Path | None:
     try:
         onnx_bytes = convert(model)
     except Exception as exc:  # skl2onnx raises many types (RuntimeError, NotImplementedError, ...)
-        console.warn(f"the model cannot be exported to ONNX ({type(exc).__name__}: {exc}); "
-                     "the image ships the MLflow model only")
+        console.warn(
+            f"the model cannot be exported to ONNX ({type(exc).__name__}: {exc}); "
+            "the image ships the MLflow model only"
+        )
         return None
     parity = check_parity(model, onnx_bytes, holdout)
     if not parity.ok:
-        console.warn(f"the ONNX model disagrees with the native model on the held-out set (max probability "
-                     f"difference {parity.max_abs_diff:.2e} > {PARITY_TOLERANCE:g}, labels equal: "
-                     f"{parity.labels_equal}); the image ships the MLflow model only")
+        console.warn(
+            f"the ONNX model disagrees with the native model on the held-out set (max probability "
+            f"difference {parity.max_abs_diff:.2e} > {PARITY_TOLERANCE:g}, labels equal: "
+            f"{parity.labels_equal}); the image ships the MLflow model only"
+        )
         return None
     with atomic_output_dir(out) as tmp:
         (tmp / ONNX_FILE).write_bytes(onnx_bytes)
-        (tmp / PARITY_FILE).write_text(json.dumps({
-            "model_hash": model_hash, "rows": parity.rows, "max_abs_diff": parity.max_abs_diff,
-            "tolerance": PARITY_TOLERANCE}, indent=2) + "\n")
-    console.done(f"exported {PORTABLE_DIR}/{ONNX_FILE}: probabilities match the native model on "
-                 f"{parity.rows} held-out rows (max difference {parity.max_abs_diff:.1e})")
+        (tmp / PARITY_FILE).write_text(
+            json.dumps(
+                {
+                    "model_hash": model_hash,
+                    "rows": parity.rows,
+                    "max_abs_diff": parity.max_abs_diff,
+                    "tolerance": PARITY_TOLERANCE,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    console.done(
+        f"exported {PORTABLE_DIR}/{ONNX_FILE}: probabilities match the native model on "
+        f"{parity.rows} held-out rows (max difference {parity.max_abs_diff:.1e})"
+    )
     return out / ONNX_FILE
 
 
@@ -77,8 +92,12 @@ def convert(model) -> bytes:
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType
 
-    onx = to_onnx(model, initial_types=[(INPUT_NAME, FloatTensorType([None, len(FEATURES)]))],
-                  options={"zipmap": False}, target_opset={"": 17, "ai.onnx.ml": 3})
+    onx = to_onnx(
+        model,
+        initial_types=[(INPUT_NAME, FloatTensorType([None, len(FEATURES)]))],
+        options={"zipmap": False},
+        target_opset={"": 17, "ai.onnx.ml": 3},
+    )
     return onx.SerializeToString()
 
 
@@ -92,8 +111,11 @@ def check_parity(model, onnx_bytes: bytes, holdout) -> Parity:
     labels, probabilities = session.run(None, {INPUT_NAME: matrix})
     native_proba = model.predict_proba(holdout[list(FEATURES)])
     native_labels = model.predict(holdout[list(FEATURES)])
-    return Parity(rows=len(holdout), max_abs_diff=float(np.max(np.abs(native_proba - probabilities))),
-                  labels_equal=bool(np.array_equal(native_labels, labels)))
+    return Parity(
+        rows=len(holdout),
+        max_abs_diff=float(np.max(np.abs(native_proba - probabilities))),
+        labels_equal=bool(np.array_equal(native_labels, labels)),
+    )
 
 
 def _holdout(root: Path):

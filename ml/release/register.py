@@ -58,7 +58,7 @@ def register_azure(root: Path, ml_client) -> str:
     through azure-ai-ml as `Model(type="mlflow_model")`, carrying the same lineage tags as locally.
     """
     if not (root / MODEL_DIR / "MLmodel").is_file():
-        raise EdgeTrainError(f"no trained model in {MODEL_DIR}/", hint="run `edge-train run` to train it first")
+        raise EdgeTrainError(f"no trained model in {MODEL_DIR}/", hint="run `edge-train run` to train it")
     from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import Model
 

@@ -45,19 +45,25 @@ class VersionTag:
 
 def check_name(name: str) -> None:
     if not NAME.match(name):
-        raise EdgeTrainError(f"model name {name!r} cannot be a GTO artifact name",
-                             hint="in edge-train.toml [model] name use letters, digits, '-', '_' and '/' only")
+        raise EdgeTrainError(
+            f"model name {name!r} cannot be a GTO artifact name",
+            hint="in edge-train.toml [model] name use letters, digits, '-', '_' and '/' only",
+        )
 
 
 def list_versions(root: Path, name: str) -> list[VersionTag]:
     """Every `<name>@vX.Y.Z` tag, oldest version first."""
-    out = _git(root, "for-each-ref", f"refs/tags/{name}@v*",
-               "--format=%(refname:strip=2)%00%(*objectname)%00%(objectname)%00%(contents)%00%00")
+    out = _git(
+        root,
+        "for-each-ref",
+        f"refs/tags/{name}@v*",
+        "--format=%(refname:strip=2)%00%(*objectname)%00%(objectname)%00%(contents)%00%00",
+    )
     versions = []
     for record in out.split("\0\0\n"):
         if not record.strip():
             continue
-        tag, peeled, obj, message = (record.split("\0") + ["", "", ""])[:4]
+        tag, peeled, obj, message = ([*record.split("\x00"), "", "", ""])[:4]
         version = tag.removeprefix(f"{name}@")
         if SEMVER.match(version):
             versions.append(VersionTag(name, version, peeled or obj, parse_message(message)))
@@ -78,7 +84,9 @@ def next_version(existing: list[VersionTag], signature_hash: str) -> str:
     return f"v{major}.{minor + 1}.0"
 
 
-def create_version(root: Path, name: str, fields: dict[str, str], version: str | None = None) -> tuple[str, bool]:
+def create_version(
+    root: Path, name: str, fields: dict[str, str], version: str | None = None
+) -> tuple[str, bool]:
     """Tag HEAD as the next version of `name` unless this model identity already has one.
 
     Returns (tag, created). `version` forces a number; a tag of that number that already points at another
@@ -88,8 +96,10 @@ def create_version(root: Path, name: str, fields: dict[str, str], version: str |
     existing = find_version(root, name, fields["model_hash"])
     if existing:
         if version and version != existing.version:
-            raise EdgeTrainError(f"this model is already {existing.tag}; it cannot also be {name}@{version}",
-                                 hint="retrain (new code, data or params) to get a new version")
+            raise EdgeTrainError(
+                f"this model is already {existing.tag}; it cannot also be {name}@{version}",
+                hint="retrain (new code, data or params) to get a new version",
+            )
         return existing.tag, False
     versions = list_versions(root, name)
     version = version or next_version(versions, fields.get("signature_hash", ""))
@@ -100,10 +110,12 @@ def create_version(root: Path, name: str, fields: dict[str, str], version: str |
         raise EdgeTrainError(
             f"tag {clash.tag} already exists and points at commit {clash.commit[:12]} with another model "
             f"(identity {clash.fields.get('model_hash', '?')[:12]})",
-            hint="tags are never moved: pick the next free version, or omit --version to bump automatically")
+            hint="tags are never moved: pick the next free version, or omit --version to bump automatically",
+        )
     tag = f"{name}@{version}"
     message = f"Registering artifact `{name}` version `{version}`\n\n" + "".join(
-        f"{key}: {value}\n" for key, value in sorted(fields.items()))
+        f"{key}: {value}\n" for key, value in sorted(fields.items())
+    )
     _git(root, "tag", "--annotate", "--file=-", tag, "HEAD", stdin=message)
     return tag, True
 
@@ -112,11 +124,15 @@ def promote(root: Path, name: str, version: str, stage: str) -> tuple[str, bool]
     """Write GTO's stage tag for `name@version`; (tag, created). Already in that stage → nothing new."""
     check_name(name)
     if not NAME.match(stage):
-        raise EdgeTrainError(f"stage {stage!r} is not a valid GTO stage name", hint="for example prod or staging")
+        raise EdgeTrainError(
+            f"stage {stage!r} is not a valid GTO stage name", hint="for example prod or staging"
+        )
     target = next((v for v in list_versions(root, name) if v.version == version), None)
     if target is None:
-        raise EdgeTrainError(f"no version tag {name}@{version}", hint="list versions with `gto show` "
-                             "or create one with `edge-train version`")
+        raise EdgeTrainError(
+            f"no version tag {name}@{version}",
+            hint="list versions with `gto show` or create one with `edge-train version`",
+        )
     current = stage_tags(root, name, stage)
     if current and current[-1][1] == version:
         return current[-1][0], False
@@ -129,12 +145,13 @@ def promote(root: Path, name: str, version: str, stage: str) -> tuple[str, bool]
 
 def stage_tags(root: Path, name: str, stage: str) -> list[tuple[str, str]]:
     """(tag, version) of each stage assignment of `name`, in counter order."""
-    out = _git(root, "for-each-ref", f"refs/tags/{name}#{stage}#*",
-               "--format=%(refname:strip=2)%00%(contents)%00%00")
+    out = _git(
+        root, "for-each-ref", f"refs/tags/{name}#{stage}#*", "--format=%(refname:strip=2)%00%(contents)%00%00"
+    )
     found = []
     for record in out.split("\0\0\n"):
         if record.strip():
-            tag, message = (record.split("\0") + [""])[:2]
+            tag, message = ([*record.split("\x00"), ""])[:2]
             if m := STAGE_COUNTER.search(tag):
                 found.append((int(m[1]), tag, parse_message(message).get("version", "")))
     return [(tag, version) for _, tag, version in sorted(found)]
@@ -154,8 +171,12 @@ def _tags(root: Path, pattern: str) -> list[str]:
 
 
 def _git(root: Path, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
-        raise EdgeTrainError(f"git {args[0]} failed: {result.stderr.strip()}",
-                             hint="run edge-train inside a git checkout with at least one commit")
+        raise EdgeTrainError(
+            f"git {args[0]} failed: {result.stderr.strip()}",
+            hint="run edge-train inside a git checkout with at least one commit",
+        )
     return result.stdout

@@ -23,9 +23,11 @@ SERVING_DIR = Path(__file__).resolve().parent
 SERVING_PACKAGES = ("numpy", "scikit-learn", "skops", "onnxruntime")
 
 
-def write_context(root: Path, lineage: dict[str, str], onnx_model: Path | None) -> Path:
-    """Write build/image/ (replacing it atomically) and return its path."""
-    target = root / CONTEXT_DIR
+def write_context(
+    root: Path, lineage: dict[str, str], onnx_model: Path | None, target: Path | None = None
+) -> Path:
+    """Write build/image/ (or `target`), replacing it atomically, and return its path."""
+    target = target or root / CONTEXT_DIR
     with atomic_output_dir(target) as tmp:
         shutil.copy2(SERVING_DIR / "Dockerfile", tmp / "Dockerfile")
         shutil.copy2(SERVING_DIR / "server.py", tmp / "server.py")
@@ -48,7 +50,10 @@ def native_model(model_dir: Path) -> dict[str, object]:
 
     flavor = yaml.safe_load((model_dir / "MLmodel").read_text())["flavors"]["sklearn"]
     path = model_dir / flavor["pickled_model"]
-    return {"file": f"model/{flavor['pickled_model']}", "trusted_types": skops.io.get_untrusted_types(file=path)}
+    return {
+        "file": f"model/{flavor['pickled_model']}",
+        "trusted_types": skops.io.get_untrusted_types(file=path),
+    }
 
 
 def requirements() -> str:

@@ -2,8 +2,8 @@
 
 It is copied into the image on its own (it imports nothing from `ml`), so the image needs only numpy and the
 model's runtimes: onnxruntime for the ONNX model, scikit-learn + skops for the native one (no pandas, no
-MLflow: `signature.json`, written at packaging time, says which file and which types to load). Endpoints follow
-`mlflow models serve`, so clients written for MLflow work unchanged:
+MLflow: `signature.json`, written at packaging time, says which file and which types to load).
+Endpoints follow `mlflow models serve`, so clients written for MLflow work unchanged:
 
 - `GET /ping` → 200 when the model is loaded
 - `GET /version` → the model's lineage (git commit, data hash, params hash, pipeline run, metrics, version)
@@ -57,8 +57,9 @@ class Scorer:
 
     def predict(self, matrix) -> list:
         if self.flavor == "onnx":
-            labels = self._session.run([self._session.get_outputs()[0].name],
-                                       {self._input: matrix.astype("float32")})[0]
+            labels = self._session.run(
+                [self._session.get_outputs()[0].name], {self._input: matrix.astype("float32")}
+            )[0]
         else:
             with warnings.catch_warnings():  # fitted on named columns; `matrix` has them in the same order
                 warnings.filterwarnings("ignore", message="X does not have valid feature names")
@@ -88,7 +89,8 @@ class Scorer:
             raise BadRequest(f"missing columns: {', '.join(missing)}")
         try:
             return np.array([[row[c] for c in self.columns] for row in rows], dtype=np.float64).reshape(
-                len(rows), len(self.columns))
+                len(rows), len(self.columns)
+            )
         except (TypeError, ValueError) as exc:
             raise BadRequest(f"every feature must be a number: {exc}") from None
 

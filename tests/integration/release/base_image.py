@@ -28,8 +28,19 @@ def minbase_tar() -> Path:
     if not path.is_file():
         CACHE.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        subprocess.run(["mmdebstrap", "--quiet", "--variant=minbase", "--include=python3", "--format=tar",
-                        "bookworm", str(tmp)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "mmdebstrap",
+                "--quiet",
+                "--variant=minbase",
+                "--include=python3",
+                "--format=tar",
+                "bookworm",
+                str(tmp),
+            ],
+            check=True,
+            capture_output=True,
+        )
         tmp.rename(path)
     return path
 
@@ -73,14 +84,16 @@ def build_base(buildah: list[str], name: str) -> str:
     """Commit both layers as `name` in the given buildah storage; reused when already there."""
     if subprocess.run([*buildah, "inspect", "--type", "image", name], capture_output=True).returncode == 0:
         return name
-    container = subprocess.run([*buildah, "from", "scratch"], check=True, capture_output=True,
-                               text=True).stdout.strip()
+    container = subprocess.run(
+        [*buildah, "from", "scratch"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     try:
         for layer in (minbase_tar(), deps_tar()):
             subprocess.run([*buildah, "add", container, str(layer), "/"], check=True, capture_output=True)
-        subprocess.run([*buildah, "config", "--env", "PATH=/usr/local/bin:/usr/bin:/bin", container], check=True)
+        subprocess.run(
+            [*buildah, "config", "--env", "PATH=/usr/local/bin:/usr/bin:/bin", container], check=True
+        )
         subprocess.run([*buildah, "commit", "--quiet", container, name], check=True, capture_output=True)
     finally:
         subprocess.run([*buildah, "rm", container], capture_output=True)
     return name
-

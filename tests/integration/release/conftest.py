@@ -29,9 +29,11 @@ def start_registry(tmp: Path, readonly: bool = False) -> tuple[subprocess.Popen,
         "version: 0.1\nlog: {level: error}\n"
         f"storage:\n  filesystem: {{rootdirectory: {tmp / 'data'}}}\n"
         f"  maintenance: {{readonly: {{enabled: {str(readonly).lower()}}}}}\n"
-        f"http: {{addr: '127.0.0.1:{port}', secret: test-only}}\n")
-    process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+        f"http: {{addr: '127.0.0.1:{port}', secret: test-only}}\n"
+    )
+    process = subprocess.Popen(
+        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()

@@ -36,24 +36,39 @@ BASE = "localhost/edge-train-test-base:bookworm-py311"
 
 
 def edge_train(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "EDGE_TRAIN_ROOT": str(repo), "EDGE_TRAIN_BUILDAH_STORAGE": str(STORAGE),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "EDGE_TRAIN_ROOT": str(repo),
+        "EDGE_TRAIN_BUILDAH_STORAGE": str(STORAGE),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
-    result = subprocess.run([str(Path(sys.executable).parent / "edge-train"), *args], cwd=repo, env=env,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "edge-train"), *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"edge-train {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
 
 
 def write_settings(repo: Path, registry: str, name: str = IMAGE) -> None:
-    (repo / "edge-train.toml").write_text(f'[image]\nname = "{name}"\nregistry = "{registry}"\nbase = "{BASE}"\n')
+    (repo / "edge-train.toml").write_text(
+        f'[image]\nname = "{name}"\nregistry = "{registry}"\nbase = "{BASE}"\n'
+    )
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory, registry: str) -> Path:
-    for tool, hint in (("buildah", "apt-get install buildah"), ("skopeo", "apt-get install skopeo"),
-                       ("mmdebstrap", "apt-get install mmdebstrap")):
+    for tool, hint in (
+        ("buildah", "apt-get install buildah"),
+        ("skopeo", "apt-get install skopeo"),
+        ("mmdebstrap", "apt-get install mmdebstrap"),
+    ):
         require_tool(tool, f"{hint} (or: make test-tools)")
     if os.geteuid() != 0:
         pytest.skip("buildah with vfs storage and chroot isolation needs root")
@@ -73,8 +88,12 @@ def first_push(repo: Path) -> subprocess.CompletedProcess:
 
 
 def remote(registry: str, tag: str = "v1.0.0") -> dict:
-    out = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{registry}/{IMAGE}:{tag}"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{registry}/{IMAGE}:{tag}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -82,8 +101,17 @@ def remote(registry: str, tag: str = "v1.0.0") -> dict:
 def pulled(first_push, registry: str, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """The image pulled back from the registry into an OCI layout: its layer blobs, in order."""
     layout = tmp_path_factory.mktemp("pulled") / "oci"
-    subprocess.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{registry}/{IMAGE}:v1.0.0",
-                    f"oci:{layout}:pulled"], check=True)
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            f"docker://{registry}/{IMAGE}:v1.0.0",
+            f"oci:{layout}:pulled",
+        ],
+        check=True,
+    )
     index = json.loads((layout / "index.json").read_text())
     manifest = json.loads(_blob(layout, index["manifests"][0]["digest"]).read_text())
     return [_blob(layout, layer["digest"]) for layer in manifest["layers"]]
@@ -102,10 +130,19 @@ def scoring_url(pulled: list[Path], tmp_path_factory: pytest.TempPathFactory) ->
         with tarfile.open(layer) as tar:
             tar.extractall(rootfs, filter="tar")
     port = free_port()
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": str(port),
-           "EDGE_TRAIN_MODEL_ROOT": "/srv/model"}
-    process = subprocess.Popen(["chroot", str(rootfs), "python3", "/srv/model/server.py"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "EDGE_TRAIN_MODEL_ROOT": "/srv/model",
+    }
+    process = subprocess.Popen(
+        ["chroot", str(rootfs), "python3", "/srv/model/server.py"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -122,17 +159,23 @@ def scoring_url(pulled: list[Path], tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def post(url: str, body: object) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
-def test_the_release_registers_versions_and_pushes_with_oci_annotations(repo: Path, first_push, registry: str):
+def test_the_release_registers_versions_and_pushes_with_oci_annotations(
+    repo: Path, first_push, registry: str
+):
     assert "registered breast-cancer-classifier version 1" in first_push.stdout
     assert f"tagged {NAME}@v1.0.0" in first_push.stdout
     assert f"pushed {registry}/{IMAGE}:v1.0.0" in first_push.stdout
     labels = remote(registry)["Labels"]
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
     assert labels["org.opencontainers.image.revision"].startswith(commit)
     assert labels["org.opencontainers.image.version"] == "v1.0.0"
     assert labels["org.opencontainers.image.source"] == str(REPO_ROOT)
@@ -144,8 +187,10 @@ def test_the_pulled_image_scores_like_the_native_model(repo: Path, scoring_url: 
 
     rows = pd.read_csv(repo / "artifacts" / "prepared" / "test.csv")[list(FEATURES)]
     expected = load_native_model(repo / "artifacts" / "model").predict(rows).tolist()
-    split = post(f"{scoring_url}/invocations",
-                 {"dataframe_split": {"columns": list(FEATURES), "data": rows.to_numpy().tolist()}})
+    split = post(
+        f"{scoring_url}/invocations",
+        {"dataframe_split": {"columns": list(FEATURES), "data": rows.to_numpy().tolist()}},
+    )
     records = post(f"{scoring_url}/invocations", {"dataframe_records": rows.to_dict(orient="records")})
     assert split["predictions"] == expected
     assert records["predictions"] == expected
@@ -154,8 +199,9 @@ def test_the_pulled_image_scores_like_the_native_model(repo: Path, scoring_url: 
 def test_the_image_reports_its_lineage(repo: Path, scoring_url: str) -> None:
     with urllib.request.urlopen(f"{scoring_url}/version", timeout=10) as response:
         lineage = json.loads(response.read())
-    tag_message = subprocess.run(["git", "tag", "-l", "-n99", f"{NAME}@v1.0.0"], cwd=repo, capture_output=True,
-                                 text=True).stdout
+    tag_message = subprocess.run(
+        ["git", "tag", "-l", "-n99", f"{NAME}@v1.0.0"], cwd=repo, capture_output=True, text=True
+    ).stdout
     assert lineage["version"] == "v1.0.0"
     for key in ("model_hash", "data_hash", "params_hash", "git_commit"):
         assert f"{key}: {lineage[key]}" in tag_message
@@ -192,7 +238,9 @@ def test_no_training_row_is_in_any_image_layer(repo: Path, pulled: list[Path]) -
         with tarfile.open(layer) as tar:
             for member in tar:
                 if member.isfile() and member.size < 50_000_000:
-                    leaks += _leaks(f"{layer.name[:12]}:{member.name}", tar.extractfile(member).read(), needles)
+                    leaks += _leaks(
+                        f"{layer.name[:12]}:{member.name}", tar.extractfile(member).read(), needles
+                    )
     assert leaks == []
 
 
@@ -203,13 +251,15 @@ def test_no_training_row_is_in_any_mlflow_artifact(repo: Path, first_push) -> No
     leaks = []
     for path in (p for store in stores for p in store.rglob("*") if p.is_file()):
         data = path.read_bytes()
-        leaks += _leaks(str(path.relative_to(repo)), gzip.decompress(data) if path.suffix == ".gz" else data,
-                        needles)
+        leaks += _leaks(
+            str(path.relative_to(repo)), gzip.decompress(data) if path.suffix == ".gz" else data, needles
+        )
     assert leaks == []
 
 
 def test_a_registry_that_refuses_the_push_leaves_the_version_unpromoted(
-        repo: Path, first_push, refusing_registry: str, registry: str) -> None:
+    repo: Path, first_push, refusing_registry: str, registry: str
+) -> None:
     write_settings(repo, refusing_registry)
     try:
         failed = edge_train(repo, "push", check=False)
@@ -218,8 +268,9 @@ def test_a_registry_that_refuses_the_push_leaves_the_version_unpromoted(
         assert "Traceback" not in failed.stderr
         refused = edge_train(repo, "promote", f"{NAME}@v1.0.0", "--stage", "prod", check=False)
         assert refused.returncode != 0 and "not promoted" in refused.stderr
-        assert not subprocess.run(["git", "tag", "-l", f"{NAME}#prod#*"], cwd=repo, capture_output=True,
-                                  text=True).stdout.strip()
+        assert not subprocess.run(
+            ["git", "tag", "-l", f"{NAME}#prod#*"], cwd=repo, capture_output=True, text=True
+        ).stdout.strip()
     finally:
         write_settings(repo, registry)
     edge_train(repo, "push")

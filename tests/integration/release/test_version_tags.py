@@ -66,7 +66,9 @@ def test_gto_lists_our_versions_and_stages(repo: Path) -> None:
     create_version(repo, NAME, fields("m1"))
     promote(repo, NAME, "v1.0.0", "prod")
     gto = Path(sys.executable).parent / "gto"
-    out = subprocess.run([str(gto), "show", "--json"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(gto), "show", "--json"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
     assert NAME in out and "v1.0.0" in out and "prod" in out
 
 

@@ -33,8 +33,13 @@ def acr(request: pytest.FixtureRequest) -> Iterator[tuple[FakeAcr, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers["Content-Length"])
-            fake.requests.append((self.path, self.headers["Content-Type"],
-                                  urllib.parse.parse_qs(self.rfile.read(length).decode())))
+            fake.requests.append(
+                (
+                    self.path,
+                    self.headers["Content-Type"],
+                    urllib.parse.parse_qs(self.rfile.read(length).decode()),
+                )
+            )
             body = json.dumps(fake.body).encode()
             self.send_response(fake.status)
             self.send_header("Content-Length", str(len(body)))
@@ -58,8 +63,12 @@ def test_contract_exchange_posts_the_entra_token_as_acr_documents(acr) -> None:
     ((path, content_type, form),) = fake.requests
     assert path == "/oauth2/exchange"
     assert content_type == "application/x-www-form-urlencoded"
-    assert form == {"grant_type": ["access_token"], "service": [REGISTRY], "tenant": ["tenant-1"],
-                    "access_token": ["entra-access"]}
+    assert form == {
+        "grant_type": ["access_token"],
+        "service": [REGISTRY],
+        "tenant": ["tenant-1"],
+        "access_token": ["entra-access"],
+    }
 
 
 @pytest.mark.parametrize("acr", [(401, {"errors": [{"code": "UNAUTHORIZED"}]})], indirect=True)

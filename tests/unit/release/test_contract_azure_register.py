@@ -21,8 +21,11 @@ class FakeModels:
         self.created: list = []
 
     def list(self, name: str):
-        return [SimpleNamespace(name=m.name, version=str(i + 1), tags=m.tags) for i, m in enumerate(self.created)
-                if m.name == name]
+        return [
+            SimpleNamespace(name=m.name, version=str(i + 1), tags=m.tags)
+            for i, m in enumerate(self.created)
+            if m.name == name
+        ]
 
     def create_or_update(self, model):
         self.created.append(model)
@@ -33,8 +36,11 @@ class FakeModels:
 def trained(tmp_path: Path) -> Path:
     (tmp_path / "params.yaml").write_text("train: {C: 1.0}\n")
     (tmp_path / "data.dvc").write_text(yaml.safe_dump({"outs": [{"md5": "d" * 32 + ".dir", "path": "data"}]}))
-    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": {"train": {
-        "outs": [{"path": MODEL_DIR, "md5": "a" * 32 + ".dir"}]}}}))
+    (tmp_path / "dvc.lock").write_text(
+        yaml.safe_dump(
+            {"schema": "2.0", "stages": {"train": {"outs": [{"path": MODEL_DIR, "md5": "a" * 32 + ".dir"}]}}}
+        )
+    )
     (tmp_path / MODEL_DIR).mkdir(parents=True)
     (tmp_path / MODEL_DIR / "MLmodel").write_text("flavors: {}\n")
     return tmp_path

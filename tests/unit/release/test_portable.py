@@ -46,7 +46,8 @@ def test_the_same_model_is_not_converted_twice(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_an_unconvertible_model_is_reported_and_the_mlflow_model_still_ships(
-        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 

@@ -30,8 +30,9 @@ def model_root(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, 
     root = tmp_path_factory.mktemp("image")
     save_mlflow_model(model, root / "model")
     (root / "model.onnx").write_bytes(convert(model))
-    (root / "signature.json").write_text(json.dumps({"columns": list(FEATURES),
-                                                     "native": native_model(root / "model")}))
+    (root / "signature.json").write_text(
+        json.dumps({"columns": list(FEATURES), "native": native_model(root / "model")})
+    )
     (root / "lineage.json").write_text(json.dumps({"model": "m", "version": "v1.0.0", "git_commit": "abc"}))
     return root, model, frame
 
@@ -72,8 +73,10 @@ def test_version_returns_the_lineage_and_the_runtime(server: str) -> None:
 def test_dataframe_split_predicts_what_the_native_model_predicts(server: str, model_root) -> None:
     _, model, frame = model_root
     rows = frame.head(50)
-    status, body = call(f"{server}/invocations",
-                        {"dataframe_split": {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}})
+    status, body = call(
+        f"{server}/invocations",
+        {"dataframe_split": {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}},
+    )
     assert status == 200
     assert body["predictions"] == model.predict(rows).tolist()
 
@@ -87,11 +90,14 @@ def test_dataframe_records_in_any_column_order_give_the_same_predictions(server:
     assert body["predictions"] == model.predict(rows).tolist()
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"instances": [[1.0]]}, "dataframe_split or dataframe_records"),
-    ({"dataframe_records": [{"mean radius": 1.0}]}, "missing columns"),
-    ({"dataframe_records": [dict.fromkeys(FEATURES, "x")]}, "must be a number"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"instances": [[1.0]]}, "dataframe_split or dataframe_records"),
+        ({"dataframe_records": [{"mean radius": 1.0}]}, "missing columns"),
+        ({"dataframe_records": [dict.fromkeys(FEATURES, "x")]}, "must be a number"),
+    ],
+)
 def test_bad_requests_get_400_with_the_fix(server: str, body: object, message: str) -> None:
     status, answer = call(f"{server}/invocations", body)
     assert status == 400
