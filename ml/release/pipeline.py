@@ -49,10 +49,22 @@ def release(root: Path, push: bool = True) -> Release:
     rel = register_and_version(root)
     context = package(root, rel)
     if push:
-        push_image(root, rel, context, retry_failed_build=False)
+        _publish(root, rel, context)
     else:
         console.skipped("build and push the image", "--no-push was given")
     return rel
+
+
+def _publish(root: Path, rel: Release, context: Path) -> None:
+    """Build and push. With no registry configured (the embedded default) a failure is reported and the run
+    goes on: the model is trained, versioned and packaged. A configured registry that fails is an error."""
+    try:
+        push_image(root, rel, context, retry_failed_build=False)
+    except EdgeTrainError as exc:
+        if load_settings(root).image.registry:
+            raise
+        console.skipped("build the image into the OCI layout", exc.message)
+        console.info(f"hint: {exc.hint}")
 
 
 def register_and_version(root: Path, version: str | None = None) -> Release:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -137,7 +138,7 @@ def scoring_url(pulled: list[Path], tmp_path_factory: pytest.TempPathFactory) ->
         "EDGE_TRAIN_MODEL_ROOT": "/srv/model",
     }
     process = subprocess.Popen(
-        ["chroot", str(rootfs), "python3", "/srv/model/server.py"],
+        [shutil.which("chroot") or "/usr/sbin/chroot", str(rootfs), "python3", "/srv/model/server.py"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
