@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from rich.markup import escape
 
 from ml import console
 from ml.config import Settings, load_settings
@@ -63,8 +64,8 @@ def _publish(root: Path, rel: Release, context: Path) -> None:
     except EdgeTrainError as exc:
         if load_settings(root).image.registry:
             raise
-        console.skipped("build the image into the OCI layout", exc.message)
-        console.info(f"hint: {exc.hint}")
+        console.skipped("build the image into the OCI layout", escape(exc.message))
+        console.info(f"hint: {escape(exc.hint)}")
 
 
 def register_and_version(root: Path, version: str | None = None) -> Release:
@@ -124,7 +125,7 @@ def push_image(root: Path, rel: Release, context: Path, retry_failed_build: bool
     settings = load_settings(root)
     why_not = image.missing_tool()
     if why_not:
-        console.skipped("build and push the image", f"{why_not}; the build context is in {context}")
+        console.skipped("build and push the image", f"{escape(why_not)}; the build context is in {context}")
         return None
     dest = image.Destination.for_settings(root, settings.image.registry, settings.image.name, rel.version)
     digest = context_digest(context, settings.image.base)
@@ -132,7 +133,7 @@ def push_image(root: Path, rel: Release, context: Path, retry_failed_build: bool
     if not retry_failed_build and failed.get("context_digest") == digest:
         console.skipped(
             "build and push the image",
-            f"building these inputs failed before ({failed['reason']}); "
+            f"building these inputs failed before ({escape(failed['reason'])}); "
             f"`edge-train push` retries. {rel.ref} stays unpromoted",
         )
         return None

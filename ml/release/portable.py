@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.markup import escape
+
 from ml import console
 from ml.atomic import atomic_output_dir
 from ml.errors import EdgeTrainError
@@ -54,7 +56,7 @@ def export_onnx(root: Path, model_hash: str) -> Path | None:
         onnx_bytes = convert(model)
     except Exception as exc:  # skl2onnx raises many types (RuntimeError, NotImplementedError, ...)
         console.warn(
-            f"the model cannot be exported to ONNX ({type(exc).__name__}: {exc}); "
+            f"the model cannot be exported to ONNX ({type(exc).__name__}: {escape(str(exc))}); "
             "the image ships the MLflow model only"
         )
         return None
