@@ -77,6 +77,10 @@ def register_and_version(root: Path, version: str | None = None) -> Release:
     lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
     fields = {key.removeprefix("edge_train."): value for key, value in lineage.tags().items()}
     fields.update(mlflow_version=mlflow_version, signature_hash=signature_hash(root))
+    if settings.target == "azure":  # the workspace registry too, with the same lineage tags
+        from ml.release.register import azure_ml_client, register_azure
+
+        fields["azureml_version"] = register_azure(root, azure_ml_client(root))
     tag, created = create_version(root, settings.model.name, fields, version)
     if created:
         console.done(f"tagged {tag} on {lineage.git_commit[:12]} (GTO format: `gto show` lists it)")
