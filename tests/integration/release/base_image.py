@@ -61,11 +61,21 @@ def _closure(names: tuple[str, ...]) -> list[metadata.Distribution]:
     return list(seen.values())
 
 
+def deps_key() -> str:
+    """Changes whenever a serving package or one of its dependencies changes version."""
+    pins = sorted(f"{d.name}=={d.version}" for d in _closure(SERVING_PACKAGES))
+    return hashlib.sha256(" ".join(pins).encode()).hexdigest()[:12]
+
+
+def base_name() -> str:
+    """The test base's name: a new lock file means a new base, never a stale one."""
+    return f"localhost/edge-train-test-base:{deps_key()}"
+
+
 def deps_tar() -> Path:
     """The serving packages and their dependencies from this virtualenv, as a layer tarball."""
     dists = _closure(SERVING_PACKAGES)
-    key = hashlib.sha256(" ".join(sorted(f"{d.name}=={d.version}" for d in dists)).encode()).hexdigest()[:12]
-    path = CACHE / f"serving-deps-{key}.tar"
+    path = CACHE / f"serving-deps-{deps_key()}.tar"
     if path.is_file():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -26,14 +26,14 @@ import pytest
 from ml.release.image import Buildah
 from ml.steps.schema import FEATURES
 from tests.conftest import REPO_ROOT, require_tool
-from tests.integration.release.base_image import build_base
+from tests.integration.release.base_image import base_name, build_base
 from tests.integration.release.conftest import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 NAME = "breast-cancer-classifier"
 IMAGE = "edge-train/breast-cancer-classifier"
 STORAGE = REPO_ROOT / ".tools" / "buildah"
-BASE = "localhost/edge-train-test-base:bookworm-py311"
+BASE = base_name()
 
 
 def edge_train(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
