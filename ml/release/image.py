@@ -27,6 +27,8 @@ BUILDAH_DIR = f"{STATE_DIR}/buildah"
 CONTEXT_LABEL = "io.github.edge-train.context-digest"
 # An image name per the OCI distribution spec: lowercase path components, then an optional tag.
 IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+# How registries (manifest/name unknown) and OCI layouts (no descriptor, no index.json) say "no such tag".
+NOT_THERE = re.compile(r"manifest unknown|name unknown|not found|no descriptor found|no such file", re.I)
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -80,7 +82,7 @@ def remote_image(dest: Destination, authfile: Path | None = None) -> dict | None
         [*cmd, dest.transport_ref], capture_output=True, text=True, check=False, timeout=60
     )
     if result.returncode != 0:
-        if re.search(r"manifest unknown|not found|no such|does not exist|name unknown", result.stderr, re.I):
+        if NOT_THERE.search(result.stderr):
             return None
         raise EdgeTrainError(
             f"cannot read {dest.display}: {_last_line(result.stderr)}",
