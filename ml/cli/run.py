@@ -29,8 +29,8 @@ def run(
         reproduce(repo)
     console.info(f"metrics: {METRICS_FILE}   plots: {PLOTS_DIR}/   model: {MODEL_DIR}/")
     if release:
-        from ml.release.register import register_local
+        from ml.release.pipeline import release
 
-        register_local(root)
+        release(root)
     else:
         console.skipped("register", "--no-release was given")

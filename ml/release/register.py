@@ -54,3 +54,42 @@ def _register_in_mlflow(root: Path, name: str, lineage: Lineage) -> tuple[str, b
         mlflow.log_artifacts(str(root / MODEL_DIR), "model")
     version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name, tags=lineage.tags())
     return str(version.version), True
+
+
+def register_azure(root: Path, ml_client) -> str:
+    """Register artifacts/model in the Azure ML workspace's registry; the existing version if already there.
+
+    MLflow's own `log_model`/`register_model` 404 against Azure ML (MLflow >= 2.17), so the model goes
+    through azure-ai-ml as `Model(type="mlflow_model")`, carrying the same lineage tags as locally.
+    """
+    if not (root / MODEL_DIR / "MLmodel").is_file():
+        raise EdgeTrainError(f"no trained model in {MODEL_DIR}/", hint="run `edge-train run` to train it")
+    from azure.ai.ml.constants import AssetTypes
+    from azure.ai.ml.entities import Model
+
+    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
+    name = load_settings(root).model.name
+    for existing in ml_client.models.list(name=name):
+        if (existing.tags or {}).get("edge_train.model_hash") == lineage.model_hash:
+            console.skipped(f"register {name} in Azure ML",
+                            f"the workspace already has this model as version {existing.version}")
+            return str(existing.version)
+    model = Model(path=str(root / MODEL_DIR), type=AssetTypes.MLFLOW_MODEL, name=name, tags=lineage.tags(),
+                  description=f"edge-train model {lineage.model_hash[:12]} from commit {lineage.git_commit}")
+    created = ml_client.models.create_or_update(model)
+    console.done(f"registered {name} version {created.version} in the Azure ML model registry")
+    return str(created.version)
+
+
+def azure_ml_client(root: Path):
+    """An MLClient for [azure] in edge-train.toml, authenticated as the signed-in identity (OIDC in CI)."""
+    settings = load_settings(root).azure
+    missing = [k for k in ("subscription_id", "resource_group", "workspace") if not getattr(settings, k)]
+    if missing:
+        raise EdgeTrainError(f"edge-train.toml [azure] is missing {', '.join(missing)}",
+                             hint="set them to the Azure ML workspace the model registers in")
+    from azure.ai.ml import MLClient
+    from azure.identity import DefaultAzureCredential
+
+    return MLClient(DefaultAzureCredential(exclude_interactive_browser_credential=True),
+                    settings.subscription_id, settings.resource_group, settings.workspace)

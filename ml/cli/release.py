@@ -1,0 +1,79 @@
+"""`edge-train register | version | promote | package | push`: ship the trained model, one step at a time.
+
+`edge-train run` does all of them in order (see `ml.release.pipeline.release`); these commands let a user or
+a workflow run or retry one step. Heavy libraries are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(
+    target: str = typer.Option("local", help="local: MLflow model registry; azure: Azure ML model registry"),
+) -> None:
+    """Register the trained model with its lineage tags; registering the same model again changes nothing."""
+    from ml.paths import repo_root
+
+    root = repo_root()
+    if target == "azure":
+        from ml.release.register import azure_ml_client, register_azure
+
+        register_azure(root, azure_ml_client(root))
+    elif target == "local":
+        from ml.release.register import register_local
+
+        register_local(root)
+    else:
+        raise typer.BadParameter("choose local or azure", param_hint="--target")
+
+
+def version(
+    number: str = typer.Option(None, "--version", help="force vX.Y.Z instead of the automatic bump"),
+) -> None:
+    """Tag the model `<model>@vX.Y.Z` (GTO format): minor bump on retraining, major on a new signature."""
+    from ml.paths import repo_root
+    from ml.release.pipeline import register_and_version
+
+    register_and_version(repo_root(), number)
+
+
+def promote(
+    ref: str = typer.Argument(..., help="<model>@vX.Y.Z, as listed by `gto show`"),
+    stage: str = typer.Option(..., help="the stage to assign, e.g. prod"),
+) -> None:
+    """Assign a stage: GTO's stage tag plus the MLflow registry alias of the same name."""
+    from ml.paths import repo_root
+    from ml.release.promote import promote_version
+
+    promote_version(repo_root(), ref, stage)
+
+
+def package() -> None:
+    """Export the portable ONNX model (with its parity check) and write the image build context."""
+    from ml.paths import repo_root
+    from ml.release.pipeline import package as write_package
+    from ml.release.pipeline import register_and_version
+
+    root = repo_root()
+    write_package(root, register_and_version(root))
+
+
+def push() -> None:
+    """Build the image (buildah, no daemon) and push it; skipped when the destination already holds it."""
+    from ml.paths import repo_root
+    from ml.release.pipeline import package as write_package
+    from ml.release.pipeline import push_image, register_and_version
+
+    root = repo_root()
+    rel = register_and_version(root)
+    push_image(root, rel, write_package(root, rel), retry_failed_build=True)
+
+
+COMMANDS = {"register": register, "version": version, "promote": promote, "package": package, "push": push}
+
+
+def add_commands(app: typer.Typer) -> None:
+    """Add the release commands at the top level of `app`."""
+    for name, command in COMMANDS.items():
+        app.command(name)(command)

@@ -1,0 +1,225 @@
+"""The release after training: register → version → package (ONNX + build context) → build and push.
+
+Each step is idempotent and says what it did or why it skipped. Re-running for the same trained model
+creates no model version, no tag and no image digest; an unchanged run touches no heavy library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from rich.markup import escape
+
+from ml import console
+from ml.config import Settings, load_settings
+from ml.errors import EdgeTrainError
+from ml.paths import MODEL_DIR
+from ml.release import image
+from ml.release.lineage import Lineage, read_lineage
+from ml.state import read_state, update_state
+from ml.tracking import PIPELINE_RUN_ENV
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    version: str
+    lineage: Lineage
+    mlflow_version: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def fields(self) -> dict[str, str]:
+        """Lineage as flat strings: the version tag's message and the image's /version answer."""
+        fields = {key.removeprefix("edge_train."): value for key, value in self.lineage.tags().items()}
+        return {**fields, "model": self.name, "version": self.version, "mlflow_version": self.mlflow_version}
+
+
+def release(root: Path, push: bool = True) -> Release:
+    """Everything after training that this machine allows; the one entry point `edge-train run` calls."""
+    rel = register_and_version(root)
+    context = package(root, rel)
+    if push:
+        _publish(root, rel, context)
+    else:
+        console.skipped("build and push the image", "--no-push was given")
+    return rel
+
+
+def _publish(root: Path, rel: Release, context: Path) -> None:
+    """Build and push. With no registry configured (the embedded default) a failure is reported and the run
+    goes on: the model is trained, versioned and packaged. A configured registry that fails is an error."""
+    try:
+        push_image(root, rel, context, retry_failed_build=False)
+    except EdgeTrainError as exc:
+        if load_settings(root).image.registry:
+            raise
+        console.skipped("build the image into the OCI layout", escape(exc.message))
+        console.info(f"hint: {escape(exc.hint)}")
+
+
+def register_and_version(root: Path, version: str | None = None) -> Release:
+    from ml.release.register import register_local
+    from ml.release.version import create_version
+
+    settings = load_settings(root)
+    mlflow_version = register_local(root)
+    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
+    fields = {key.removeprefix("edge_train."): value for key, value in lineage.tags().items()}
+    fields.update(mlflow_version=mlflow_version, signature_hash=signature_hash(root))
+    if settings.target == "azure":  # the workspace registry too, with the same lineage tags
+        from ml.release.register import azure_ml_client, register_azure
+
+        fields["azureml_version"] = register_azure(root, azure_ml_client(root))
+    tag, created = create_version(root, settings.model.name, fields, version)
+    if created:
+        console.done(f"tagged {tag} on {lineage.git_commit[:12]} (GTO format: `gto show` lists it)")
+        if lineage.git_commit.endswith("-dirty"):
+            console.warn(
+                f"the working tree has uncommitted changes: {tag} tags HEAD, which is not exactly "
+                "what trained this model; commit before releasing"
+            )
+    else:
+        console.skipped(f"version {settings.model.name}", f"this model is already {tag}")
+    return Release(settings.model.name, tag.split("@", 1)[1], lineage, mlflow_version)
+
+
+def signature_hash(root: Path) -> str:
+    """Hash of the model's input/output signature: a change means a major version (clients must change)."""
+    mlmodel = yaml.safe_load((root / MODEL_DIR / "MLmodel").read_text())
+    signature = yaml.safe_dump(mlmodel.get("signature", {}), sort_keys=True)
+    return hashlib.sha256(signature.encode()).hexdigest()[:16]
+
+
+def package(root: Path, rel: Release) -> Path:
+    """The portable ONNX model and the image build context for this release."""
+    from ml.release.portable import export_onnx
+    from ml.serving.context import CONTEXT_DIR, write_context
+
+    onnx_model = export_onnx(root, rel.lineage.model_hash)
+    cached = read_state(root).get("packaged", {})
+    context = root / CONTEXT_DIR
+    wanted = {"ref": rel.ref, "model_hash": rel.lineage.model_hash, "onnx": onnx_model is not None}
+    if cached == wanted and (context / "Dockerfile").is_file():
+        console.skipped("write the image build context", f"{CONTEXT_DIR}/ already holds {rel.ref}")
+        return context
+    write_context(root, rel.fields(), onnx_model)
+    update_state(root, packaged=wanted)
+    console.done(
+        f"wrote the image build context to {CONTEXT_DIR}/ "
+        f"({'MLflow + ONNX model' if onnx_model else 'MLflow model only'})"
+    )
+    return context
+
+
+def push_image(root: Path, rel: Release, context: Path, retry_failed_build: bool = True) -> str | None:
+    """Build and push unless the destination already holds this context; return the manifest digest."""
+    from ml.serving.context import context_digest
+
+    settings = load_settings(root)
+    why_not = image.missing_tool()
+    if why_not:
+        console.skipped("build and push the image", f"{escape(why_not)}; the build context is in {context}")
+        return None
+    dest = image.Destination.for_settings(root, settings.image.registry, settings.image.name, rel.version)
+    digest = context_digest(context, settings.image.base)
+    failed = read_state(root).get("build_failed", {})
+    if not retry_failed_build and failed.get("context_digest") == digest:
+        console.skipped(
+            "build and push the image",
+            f"building these inputs failed before ({escape(failed['reason'])}); "
+            f"`edge-train push` retries. {rel.ref} stays unpromoted",
+        )
+        return None
+    with _credentials(settings) as authfile:
+        try:
+            existing = image.remote_image(dest, authfile)
+        except EdgeTrainError as exc:
+            raise _unpromoted(exc, rel, root) from None
+        if existing and existing["labels"].get(image.CONTEXT_LABEL) == digest:
+            update_state(root, unpublished="")
+            console.skipped(
+                f"push {dest.display}", f"it already holds this image ({existing['digest'][:19]})"
+            )
+            return existing["digest"]
+        builder = image.Buildah(root)
+        try:
+            image_id = builder.build(
+                context,
+                settings.image.base,
+                _labels(root, rel, settings, digest),
+                base_tls_verify=not _is_loopback(settings.image.base),
+            )
+        except EdgeTrainError as exc:
+            update_state(root, build_failed={"context_digest": digest, "reason": exc.message})
+            raise _unpromoted(exc, rel, root) from None
+        try:
+            pushed = builder.push(image_id, dest, authfile)
+        except EdgeTrainError as exc:
+            raise _unpromoted(exc, rel, root) from None
+        finally:
+            builder.remove(image_id)
+    update_state(
+        root,
+        build_failed={},
+        unpublished="",
+        pushed={"ref": rel.ref, "destination": dest.display, "digest": pushed},
+    )
+    console.done(f"pushed {dest.display} ({pushed[:19]})")
+    return pushed
+
+
+def _labels(root: Path, rel: Release, settings: Settings, digest: str) -> dict[str, str]:
+    return {
+        "org.opencontainers.image.title": rel.name,
+        "org.opencontainers.image.version": rel.version,
+        "org.opencontainers.image.revision": rel.lineage.git_commit,
+        "org.opencontainers.image.source": _source_url(root),
+        "org.opencontainers.image.base.name": settings.image.base,
+        "io.github.edge-train.model-hash": rel.lineage.model_hash,
+        image.CONTEXT_LABEL: digest,
+    }
+
+
+def _source_url(root: Path) -> str:
+    """The origin remote without any user:token@ part: a CI clone URL may carry a secret."""
+    result = subprocess.run(
+        ["git", "remote", "get-url", "origin"], cwd=root, capture_output=True, text=True, check=False
+    )
+    return re.sub(r"//[^/@]*@", "//", result.stdout.strip()) if result.returncode == 0 else ""
+
+
+def _is_loopback(ref: str) -> bool:
+    return ref.split("/")[0].split(":")[0] in ("localhost", "127.0.0.1")
+
+
+def _unpromoted(exc: EdgeTrainError, rel: Release, root: Path) -> EdgeTrainError:
+    """Record that `rel` has no published image (promotion refuses it) and say so in the error."""
+    update_state(root, unpublished=rel.ref)
+    return EdgeTrainError(
+        f"{exc.message}; {rel.ref} stays unpromoted (no image was published for it)", hint=exc.hint
+    )
+
+
+@contextlib.contextmanager
+def _credentials(settings: Settings) -> Iterator[Path | None]:
+    """An authfile for ACR (Entra ID token exchange); none for loopback registries or OCI layouts."""
+    from ml.release.acr import acr_credentials, is_acr
+
+    registry = settings.image.registry
+    if not registry or not is_acr(registry):
+        yield None
+        return
+    user, password = acr_credentials(registry)
+    with image.registry_authfile(registry.split("/")[0], user, password) as path:
+        yield path

@@ -1,0 +1,1 @@
+"""The model image: its build context, Dockerfile and scoring server."""

@@ -1,0 +1,71 @@
+"""Azure ML registration, checked at the azure-ai-ml SDK boundary (the control plane is unreachable here).
+
+The fake stands in for `MLClient.models` only: what we hand it is the real `azure.ai.ml.entities.Model`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from ml.errors import EdgeTrainError
+from ml.paths import MODEL_DIR
+from ml.release.register import register_azure
+
+
+class FakeModels:
+    def __init__(self) -> None:
+        self.created: list = []
+
+    def list(self, name: str):
+        return [
+            SimpleNamespace(name=m.name, version=str(i + 1), tags=m.tags)
+            for i, m in enumerate(self.created)
+            if m.name == name
+        ]
+
+    def create_or_update(self, model):
+        self.created.append(model)
+        return SimpleNamespace(name=model.name, version=str(len(self.created)))
+
+
+@pytest.fixture
+def trained(tmp_path: Path) -> Path:
+    (tmp_path / "params.yaml").write_text("train: {C: 1.0}\n")
+    (tmp_path / "data.dvc").write_text(yaml.safe_dump({"outs": [{"md5": "d" * 32 + ".dir", "path": "data"}]}))
+    (tmp_path / "dvc.lock").write_text(
+        yaml.safe_dump(
+            {"schema": "2.0", "stages": {"train": {"outs": [{"path": MODEL_DIR, "md5": "a" * 32 + ".dir"}]}}}
+        )
+    )
+    (tmp_path / MODEL_DIR).mkdir(parents=True)
+    (tmp_path / MODEL_DIR / "MLmodel").write_text("flavors: {}\n")
+    return tmp_path
+
+
+def test_contract_registers_an_mlflow_model_with_the_lineage_tags(trained: Path) -> None:
+    client = SimpleNamespace(models=FakeModels())
+    assert register_azure(trained, client) == "1"
+    (model,) = client.models.created
+    assert model.type == "mlflow_model"
+    assert model.name == "breast-cancer-classifier"
+    assert Path(model.path) == trained / MODEL_DIR
+    assert model.tags["edge_train.model_hash"] == "a" * 32
+    assert model.tags["edge_train.data_hash"] == "d" * 32
+    assert {"edge_train.params_hash", "edge_train.git_commit", "edge_train.pipeline_run"} <= model.tags.keys()
+
+
+def test_contract_the_same_model_again_returns_the_existing_version(trained: Path) -> None:
+    client = SimpleNamespace(models=FakeModels())
+    register_azure(trained, client)
+    assert register_azure(trained, client) == "1"
+    assert len(client.models.created) == 1
+
+
+def test_registering_without_a_trained_model_says_how_to_train(tmp_path: Path) -> None:
+    with pytest.raises(EdgeTrainError, match="no trained model") as info:
+        register_azure(tmp_path, SimpleNamespace(models=FakeModels()))
+    assert "edge-train run" in info.value.hint
