@@ -11,7 +11,7 @@ import sys
 import click
 import typer
 
-from ml.cli import data, params, run
+from ml.cli import data, params, report, run
 from ml.errors import EdgeTrainError
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app = typer.Typer(
 app.command("run")(run.run)
 app.add_typer(data.app, name="data")
 app.add_typer(params.app, name="params")
+app.command("report")(report.report)
 
 
 def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
