@@ -120,7 +120,7 @@ def _history(root: Path, commit: str | None, metrics: list[str], head: dict,
 
 
 def _roc(curve: object) -> list[dict] | None:
-    """ROC points as the evaluate step writes them, or None for anything else: a chart never crashes a report."""
+    """ROC points as the evaluate step writes them, else None: a chart never crashes a report."""
     def is_point(p: object) -> bool:
         return isinstance(p, dict) and None not in (as_number(p.get("fpr")), as_number(p.get("tpr")))
 

@@ -80,9 +80,10 @@ def _data(report: Report) -> str:
         return ""
     if not report.data:
         return "### Data\n\nNo file under `data/` changed (`dvc diff`)."
-    rows = [f"| `{_cell(c.path)}` | {c.kind} | {_rows(c.base_rows)} | {_rows(c.head_rows)} | {_row_delta(c)} |"
-            for c in report.data]
-    header = ["### Data changed (`dvc diff`)", "", "| file | change | rows (base) | rows (this change) | Δ rows |",
+    rows = [f"| `{_cell(c.path)}` | {c.kind} | {_rows(c.base_rows)} | {_rows(c.head_rows)} | "
+            f"{_row_delta(c)} |" for c in report.data]
+    header = ["### Data changed (`dvc diff`)", "",
+              "| file | change | rows (base) | rows (this change) | Δ rows |",
               "| --- | --- | ---: | ---: | ---: |"]
     return "\n".join([*header, *rows])
 
