@@ -1,15 +1,24 @@
-"""Contract: the sticky report comment against a loopback fake of GitHub's REST API (see conftest.py)."""
+"""Contract: the sticky report comment against a loopback fake of GitHub's REST API (fake_github.py)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
 from ml.errors import EdgeTrainError
 from ml.report.github import PullRequest, pull_request_from_env, upsert_comment
+from tests.integration.report.fake_github import TOKEN, FakeGitHub, serve_fake_github
 
 MARKER = "<!-- edge-train:report -->"
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    """A fake GitHub on a loopback port, accepting only its own token."""
+    with serve_fake_github(TOKEN) as state:
+        yield state
 
 
 def test_first_report_creates_the_comment_and_later_ones_update_it_in_place(github):

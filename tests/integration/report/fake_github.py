@@ -1,4 +1,4 @@
-"""Fixtures: a loopback fake of the GitHub REST endpoints the sticky comment uses, recording every request.
+"""A loopback fake of the GitHub REST endpoints the sticky comment uses, recording every request.
 
 It answers as GitHub does (paths, pagination, status codes), so the client is tested at the HTTP boundary.
 """
@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
-
-import pytest
 
 LIST = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)/comments$")
 ONE = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/comments/(?P<id>\d+)$")
@@ -104,10 +102,3 @@ def serve_fake_github(token: str) -> Iterator[FakeGitHub]:
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    """A fake GitHub on a loopback port, accepting only `FakeGitHub.token`."""
-    with serve_fake_github(TOKEN) as state:
-        yield state
