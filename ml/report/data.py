@@ -43,7 +43,17 @@ def data_changes(repo: Repo, root: Path, base_rev: str) -> list[DataChange]:
             changes.append(DataChange(path, kind, base_rows, head_rows))
     for entry in result.get("renamed", []):
         changes.append(DataChange(f"{entry['path']['old']} → {entry['path']['new']}", "renamed"))
-    return sorted(changes, key=lambda change: change.path)
+    return sorted(without_redundant_dirs(changes), key=lambda change: change.path)
+
+
+def without_redundant_dirs(changes: list[DataChange]) -> list[DataChange]:
+    """`dvc diff` lists a changed directory and its changed files; the directory row says nothing more.
+
+    It stays when it is the only row: the base's file list is not in the cache, so the files are unknown.
+    """
+    return [change for change in changes
+            if not (change.path.endswith("/")
+                    and any(other.path.startswith(change.path) and other is not change for other in changes))]
 
 
 def count_rows(lines: int, ends_with_newline: bool) -> int:

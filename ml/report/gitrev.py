@@ -31,9 +31,6 @@ def history(root: Path, rev: str, path: str, limit: int) -> list[str]:
 
 
 def head_label(root: Path) -> str:
-    """Short id of HEAD, marked `+changes` when the working tree differs (the usual case after a run)."""
+    """Short id of HEAD: the report describes that commit plus the run's outputs in the working tree."""
     head = _git(root, "rev-parse", "--short", "HEAD")
-    if head.returncode != 0:
-        return "working tree"
-    dirty = _git(root, "status", "--porcelain", "--untracked-files=no").stdout.strip()
-    return head.stdout.strip() + (" +changes" if dirty else "")
+    return head.stdout.strip() if head.returncode == 0 else "working tree"

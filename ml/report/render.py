@@ -25,7 +25,7 @@ def render(report: Report) -> str:
     parts = [
         MARKER,
         f"## edge-train report: {verdict}",
-        f"Comparing `{report.head}` with base {base}.  \n"
+        f"Comparing `{report.head}` and this run with base {base}.  \n"
         f"Metrics of this change come from {RAN_ON[report.ran_on]}.  \n"
         f"Base metrics: {report.base_metrics_source}.",
         *(f"> {note}" for note in report.notes),

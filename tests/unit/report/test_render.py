@@ -9,7 +9,7 @@ from ml.report.render import MARKER, render
 
 def make_report(**overrides) -> Report:
     fields = dict(
-        base_ref="origin/main", base_commit="0123456789abcdef", head="fedcba9 +changes", ran_on="local",
+        base_ref="origin/main", base_commit="0123456789abcdef", head="fedcba9", ran_on="local",
         base_metrics_source="`reports/metrics.json` committed at `0123456`",
         metrics=diff({"roc_auc": 0.99, "f1": 0.95}, {"roc_auc": 0.98, "f1": 0.95}),
         params=[c for c in diff({"train": {"C": 1.0}}, {"train": {"C": 0.5}}) if c.kind != "unchanged"],
@@ -58,7 +58,7 @@ def test_a_missing_base_ref_is_a_note_and_skips_params_and_data():
     text = render(make_report(base_ref="origin/nope", base_commit=None, notes=[note], params=[]))
     assert f"> {note}" in text
     assert "### Params" not in text and "### Data" not in text
-    assert "Comparing `fedcba9 +changes` with base `origin/nope`." in text
+    assert "Comparing `fedcba9` and this run with base `origin/nope`." in text
 
 
 def test_data_changes_list_files_with_row_counts():
