@@ -12,8 +12,8 @@ MARKER = "<!-- edge-train:report -->"
 """Hidden first line: how the sticky comment is found again and updated in place."""
 
 RAN_ON = {
-    "local": "the example data, run locally on the CI runner (`--target local`): the edge is not configured "
-             "for this repository, or this pull request comes from a fork",
+    "local": "a local run (`--target local`); in a pull request that is the example data on the CI runner, "
+             "because the edge is not configured for this repository or the pull request comes from a fork",
     "edge": "the edge compute through Azure ML (`--target azure`): the data stayed on premises, only "
             "metrics came back",
 }

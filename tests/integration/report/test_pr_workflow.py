@@ -154,7 +154,7 @@ def test_the_pr_comment_shows_changed_param_metric_deltas_changed_data_and_gate(
     assert [code for _, code, _ in rerun] == [code for _, code, _ in ran]
 
     assert body.startswith("<!-- edge-train:report -->")
-    assert "run locally on the CI runner (`--target local`)" in body
+    assert "a local run (`--target local`); in a pull request that is the example data" in body
     assert "Base metrics: `reports/metrics.json` committed at" in body
     assert "| `train.C` | 1.0000 | 0.5000 |" in body
     assert re.search(r"\| `roc_auc` \| 0\.9960 \| \d\.\d{4} \| ([+-]\d\.\d{4}|0) \|", body), body

@@ -75,7 +75,7 @@ def test_no_params_changed_is_said_not_left_blank():
 
 def test_where_the_metrics_came_from_is_stated():
     assert "the edge compute through Azure ML" in render(make_report(ran_on="edge"))
-    assert "run locally on the CI runner" in render(make_report(ran_on="local"))
+    assert "a local run (`--target local`)" in render(make_report(ran_on="local"))
 
 
 def test_pipes_in_values_do_not_break_the_table():
