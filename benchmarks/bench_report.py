@@ -32,18 +32,26 @@ def _median_seconds(commands: list[list[str]]) -> float:
 
 def run() -> str:
     with tempfile.TemporaryDirectory() as tmp:
-        ours = _median_seconds([[str(BIN / "edge-train"), "report", "--base", BASE,
-                                 "--output", str(Path(tmp) / "report.md")]])
+        ours = _median_seconds(
+            [[str(BIN / "edge-train"), "report", "--base", BASE, "--output", str(Path(tmp) / "report.md")]]
+        )
     dvc = str(BIN / "dvc")
-    baseline = _median_seconds([[dvc, "metrics", "diff", BASE, "--md"], [dvc, "params", "diff", BASE, "--md"],
-                                [dvc, "diff", BASE, "--md"]])
-    return "\n".join([
-        "## PR report (`edge-train report`)",
-        "",
-        "| what | median wall time | ratio |",
-        "| --- | ---: | ---: |",
-        f"| baseline: `dvc metrics diff` + `dvc params diff` + `dvc diff` | {baseline:.2f} s | 1.00 |",
-        f"| `edge-train report` (+ gate, row counts, charts) | {ours:.2f} s | {ours / baseline:.2f} |",
-        "",
-        f"Against `{BASE}` in this checkout, median of {REPEATS} runs, each a fresh process.",
-    ])
+    baseline = _median_seconds(
+        [
+            [dvc, "metrics", "diff", BASE, "--md"],
+            [dvc, "params", "diff", BASE, "--md"],
+            [dvc, "diff", BASE, "--md"],
+        ]
+    )
+    return "\n".join(
+        [
+            "## PR report (`edge-train report`)",
+            "",
+            "| what | median wall time | ratio |",
+            "| --- | ---: | ---: |",
+            f"| baseline: `dvc metrics diff` + `dvc params diff` + `dvc diff` | {baseline:.2f} s | 1.00 |",
+            f"| `edge-train report` (+ gate, row counts, charts) | {ours:.2f} s | {ours / baseline:.2f} |",
+            "",
+            f"Against `{BASE}` in this checkout, median of {REPEATS} runs, each a fresh process.",
+        ]
+    )

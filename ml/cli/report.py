@@ -30,8 +30,10 @@ def report(
     from ml.report.render import render
 
     if ran_on not in ("local", "edge"):
-        raise EdgeTrainError(f"--ran-on {ran_on!r}: expected local or edge",
-                             hint="use --ran-on edge after `edge-train submit`, else leave the default")
+        raise EdgeTrainError(
+            f"--ran-on {ran_on!r}: expected local or edge",
+            hint="use --ran-on edge after `edge-train submit`, else leave the default",
+        )
     root = repo_root()
     result = build_report(root, base, _ran_on(ran_on), history)
     markdown = render(result)
@@ -82,8 +84,10 @@ def _comment(markdown: str) -> None:
 
     token = os.environ.get("GITHUB_TOKEN")
     if not token:
-        raise EdgeTrainError("--comment needs GITHUB_TOKEN in the environment",
-                             hint="pass `env: GITHUB_TOKEN: ${{ github.token }}` to the step")
+        raise EdgeTrainError(
+            "--comment needs GITHUB_TOKEN in the environment",
+            hint="pass `env: GITHUB_TOKEN: ${{ github.token }}` to the step",
+        )
     pr = pull_request_from_env()
     url, created = upsert_comment(pr, token, MARKER, markdown)
     console.done(f"{'posted' if created else 'updated'} the report comment on PR #{pr.number} {url}".rstrip())

@@ -37,8 +37,11 @@ def find_base_metrics(root: Path, commit: str | None) -> BaseMetrics:
     if registered is not None:
         return registered
     where = f"at `{commit[:7]}`" if commit else "for the base"
-    return BaseMetrics(None, f"none: no `{METRICS_FILE}` {where} and no `{PRODUCTION_ALIAS}` model "
-                             "in the registry (first report of a fork?)")
+    return BaseMetrics(
+        None,
+        f"none: no `{METRICS_FILE}` {where} and no `{PRODUCTION_ALIAS}` model "
+        "in the registry (first report of a fork?)",
+    )
 
 
 def production_metrics(root: Path) -> BaseMetrics | None:
@@ -57,8 +60,11 @@ def production_metrics(root: Path) -> BaseMetrics | None:
         version = MlflowClient().get_model_version_by_alias(name, PRODUCTION_ALIAS)
     except MlflowException:
         return None
-    metrics = {key.removeprefix("metric."): float(value)
-               for key, value in version.tags.items() if key.startswith("metric.")}
+    metrics = {
+        key.removeprefix("metric."): float(value)
+        for key, value in version.tags.items()
+        if key.startswith("metric.")
+    }
     if not metrics:
         return None
     return BaseMetrics(metrics, f"registry tags of `{name}` version {version.version} (`{PRODUCTION_ALIAS}`)")

@@ -46,14 +46,18 @@ class Report:
 def build_report(root: Path, base_ref: str, ran_on: RanOn = "local", history_length: int = 8) -> Report:
     head_metrics = _read_json(root / METRICS_FILE)
     if not isinstance(head_metrics, dict):
-        raise EdgeTrainError(f"{root / METRICS_FILE}: no metrics from this run",
-                             hint="run `edge-train run` (or `edge-train submit --wait`) before the report")
+        raise EdgeTrainError(
+            f"{root / METRICS_FILE}: no metrics from this run",
+            hint="run `edge-train run` (or `edge-train submit --wait`) before the report",
+        )
     rules = load_params(root).gate
     commit = gitrev.resolve(root, base_ref)
     notes: list[str] = []
     if commit is None:
-        notes.append(f"Base `{base_ref}` does not exist in this clone: nothing to compare with "
-                     "(in Actions, check out with `fetch-depth: 0`; locally, `git fetch origin`).")
+        notes.append(
+            f"Base `{base_ref}` does not exist in this clone: nothing to compare with "
+            "(in Actions, check out with `fetch-depth: 0`; locally, `git fetch origin`)."
+        )
     base = find_base_metrics(root, commit)
     base_params = _base_params(root, commit, notes)
     head_params = read_params_file(root / PARAMS_FILE)
@@ -61,7 +65,10 @@ def build_report(root: Path, base_ref: str, ran_on: RanOn = "local", history_len
     if commit is not None and any(c.key.startswith("gate.") for c in params):
         notes.append("This change edits the quality gate itself: review the `gate.*` rows below.")
     return Report(
-        base_ref=base_ref, base_commit=commit, head=gitrev.head_label(root), ran_on=ran_on,
+        base_ref=base_ref,
+        base_commit=commit,
+        head=gitrev.head_label(root),
+        ran_on=ran_on,
         base_metrics_source=base.source,
         metrics=diff(base.metrics or {}, head_metrics),
         params=params if base_params is not None else [],
@@ -101,8 +108,9 @@ def _data(root: Path, commit: str | None, notes: list[str]) -> list[DataChange]:
         return []
 
 
-def _history(root: Path, commit: str | None, metrics: list[str], head: dict,
-             length: int) -> dict[str, list[tuple[str, float]]]:
+def _history(
+    root: Path, commit: str | None, metrics: list[str], head: dict, length: int
+) -> dict[str, list[tuple[str, float]]]:
     """Per gated metric: its value at the last commits on the base that changed the metrics, then this run."""
     if commit is None or not metrics:
         return {}
@@ -110,8 +118,11 @@ def _history(root: Path, commit: str | None, metrics: list[str], head: dict,
     snapshots = [(rev[:7], _json_at(root, rev, METRICS_FILE)) for rev in revisions]
     charts: dict[str, list[tuple[str, float]]] = {}
     for metric in metrics:
-        points = [(label, value) for label, snap in snapshots
-                  if isinstance(snap, dict) and (value := as_number(snap.get(metric))) is not None]
+        points = [
+            (label, value)
+            for label, snap in snapshots
+            if isinstance(snap, dict) and (value := as_number(snap.get(metric))) is not None
+        ]
         if (value := as_number(head.get(metric))) is not None:
             points.append(("this PR", value))
         if len(points) >= 2:
@@ -121,6 +132,7 @@ def _history(root: Path, commit: str | None, metrics: list[str], head: dict,
 
 def _roc(curve: object) -> list[dict] | None:
     """ROC points as the evaluate step writes them, else None: a chart never crashes a report."""
+
     def is_point(p: object) -> bool:
         return isinstance(p, dict) and None not in (as_number(p.get("fpr")), as_number(p.get("tpr")))
 

@@ -18,23 +18,27 @@ def history_chart(metric: str, points: Sequence[tuple[str, float]]) -> str:
     labels = ", ".join(f'"{label}"' for label, _ in points)
     values = [value for _, value in points]
     low, high = _y_range(values)
-    return _block([
-        f'title "{metric}: recent main commits → this PR"',
-        f"x-axis [{labels}]",
-        f'y-axis "{metric}" {low:.4g} --> {high:.4g}',
-        f"line [{', '.join(f'{v:.4g}' for v in values)}]",
-    ])
+    return _block(
+        [
+            f'title "{metric}: recent main commits → this PR"',
+            f"x-axis [{labels}]",
+            f'y-axis "{metric}" {low:.4g} --> {high:.4g}',
+            f"line [{', '.join(f'{v:.4g}' for v in values)}]",
+        ]
+    )
 
 
 def roc_chart(base: Sequence[dict] | None, head: Sequence[dict]) -> str:
     """ROC curve of this run, and of the base when known (the first line drawn is the base)."""
     lines = [_sample_roc(curve) for curve in (base, head) if curve is not None]
-    return _block([
-        'title "ROC curve (true-positive rate by false-positive rate)"',
-        f"x-axis [{', '.join(f'{x:g}' for x in ROC_GRID)}]",
-        'y-axis "true-positive rate" 0 --> 1',
-        *(f"line [{', '.join(f'{y:.3g}' for y in line)}]" for line in lines),
-    ])
+    return _block(
+        [
+            'title "ROC curve (true-positive rate by false-positive rate)"',
+            f"x-axis [{', '.join(f'{x:g}' for x in ROC_GRID)}]",
+            'y-axis "true-positive rate" 0 --> 1',
+            *(f"line [{', '.join(f'{y:.3g}' for y in line)}]" for line in lines),
+        ]
+    )
 
 
 def _sample_roc(curve: Sequence[dict]) -> list[float]:

@@ -38,8 +38,11 @@ def data_changes(repo: Repo, root: Path, base_rev: str) -> list[DataChange]:
         for entry in result.get(kind, []):
             path = entry["path"]
             base_rows = None if kind == "added" else _rows_at(root, base_rev, path)
-            head_rows = None if kind == "deleted" else (
-                _rows_in_file(root / path) if head_rev is None else _rows_at(root, head_rev, path))
+            head_rows = (
+                None
+                if kind == "deleted"
+                else (_rows_in_file(root / path) if head_rev is None else _rows_at(root, head_rev, path))
+            )
             changes.append(DataChange(path, kind, base_rows, head_rows))
     for entry in result.get("renamed", []):
         changes.append(DataChange(f"{entry['path']['old']} → {entry['path']['new']}", "renamed"))
@@ -51,9 +54,14 @@ def without_redundant_dirs(changes: list[DataChange]) -> list[DataChange]:
 
     It stays when it is the only row: the base's file list is not in the cache, so the files are unknown.
     """
-    return [change for change in changes
-            if not (change.path.endswith("/")
-                    and any(other.path.startswith(change.path) and other is not change for other in changes))]
+    return [
+        change
+        for change in changes
+        if not (
+            change.path.endswith("/")
+            and any(other.path.startswith(change.path) and other is not change for other in changes)
+        )
+    ]
 
 
 def count_rows(lines: int, ends_with_newline: bool) -> int:

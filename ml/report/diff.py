@@ -59,5 +59,7 @@ class Change:
 def diff(base: Mapping[str, object], head: Mapping[str, object]) -> list[Change]:
     """Every key of either side, sorted, with its value on each side (MISSING where absent)."""
     flat_base, flat_head = flatten(base), flatten(head)
-    return [Change(key, flat_base.get(key, MISSING), flat_head.get(key, MISSING))
-            for key in sorted(flat_base.keys() | flat_head.keys())]
+    return [
+        Change(key, flat_base.get(key, MISSING), flat_head.get(key, MISSING))
+        for key in sorted(flat_base.keys() | flat_head.keys())
+    ]

@@ -24,11 +24,14 @@ class Verdict:
     reasons: tuple[str, ...]
 
 
-def evaluate(rules: Mapping[str, GateRule], base: Mapping[str, object] | None,
-             head: Mapping[str, object]) -> list[Verdict]:
+def evaluate(
+    rules: Mapping[str, GateRule], base: Mapping[str, object] | None, head: Mapping[str, object]
+) -> list[Verdict]:
     flat_base, flat_head = flatten(base or {}), flatten(head)
-    return [_judge(name, rule, flat_base.get(name, MISSING), flat_head.get(name, MISSING))
-            for name, rule in sorted(rules.items())]
+    return [
+        _judge(name, rule, flat_base.get(name, MISSING), flat_head.get(name, MISSING))
+        for name, rule in sorted(rules.items())
+    ]
 
 
 def _judge(name: str, rule: GateRule, base: object, head: object) -> Verdict:

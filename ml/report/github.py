@@ -32,16 +32,21 @@ def pull_request_from_env(env: dict[str, str] | None = None) -> PullRequest:
     env = dict(os.environ) if env is None else env
     missing = [name for name in ("GITHUB_REPOSITORY", "GITHUB_EVENT_PATH") if not env.get(name)]
     if missing:
-        raise EdgeTrainError(f"--comment needs {', '.join(missing)}: not running in GitHub Actions?",
-                             hint="run with --comment only in a pull_request workflow")
+        raise EdgeTrainError(
+            f"--comment needs {', '.join(missing)}: not running in GitHub Actions?",
+            hint="run with --comment only in a pull_request workflow",
+        )
     try:
         event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
         number = int(event["pull_request"]["number"])
     except (OSError, ValueError, KeyError, TypeError):
-        raise EdgeTrainError(f"{env['GITHUB_EVENT_PATH']}: not a pull_request event payload",
-                             hint="run with --comment only in a workflow triggered by pull_request") from None
-    return PullRequest(env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
-                       env["GITHUB_REPOSITORY"], number)
+        raise EdgeTrainError(
+            f"{env['GITHUB_EVENT_PATH']}: not a pull_request event payload",
+            hint="run with --comment only in a workflow triggered by pull_request",
+        ) from None
+    return PullRequest(
+        env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"), env["GITHUB_REPOSITORY"], number
+    )
 
 
 def upsert_comment(pr: PullRequest, token: str, marker: str, body: str) -> tuple[str, bool]:
@@ -52,8 +57,9 @@ def upsert_comment(pr: PullRequest, token: str, marker: str, body: str) -> tuple
     comments_url = f"{pr.api_url}/repos/{pr.repository}/issues/{pr.number}/comments"
     existing = _find(client, comments_url, marker)
     if existing is not None:
-        updated = client.request("PATCH", f"{pr.api_url}/repos/{pr.repository}/issues/comments/{existing}",
-                                 {"body": body})
+        updated = client.request(
+            "PATCH", f"{pr.api_url}/repos/{pr.repository}/issues/comments/{existing}", {"body": body}
+        )
         return str(updated.get("html_url", "")), False
     created = client.request("POST", comments_url, {"body": body})
     return str(created.get("html_url", "")), True
@@ -90,16 +96,21 @@ class _Client:
         except urllib.error.HTTPError as exc:
             raise EdgeTrainError(
                 f"GitHub API {method} {url.split('?')[0]} answered {exc.code} {exc.reason}",
-                hint=_hint(exc.code)) from None
+                hint=_hint(exc.code),
+            ) from None
         except (urllib.error.URLError, TimeoutError) as exc:
-            raise EdgeTrainError(f"GitHub API {url.split('?')[0]} unreachable: {exc}",
-                                 hint="check GITHUB_API_URL and the runner's network") from None
+            raise EdgeTrainError(
+                f"GitHub API {url.split('?')[0]} unreachable: {exc}",
+                hint="check GITHUB_API_URL and the runner's network",
+            ) from None
 
 
 def _hint(status: int) -> str:
     if status in (401, 403):
-        return ("the job's GITHUB_TOKEN needs `pull-requests: write`; pull requests from forks get a "
-                "read-only token, so the workflow skips the comment for them and keeps the job summary")
+        return (
+            "the job's GITHUB_TOKEN needs `pull-requests: write`; pull requests from forks get a "
+            "read-only token, so the workflow skips the comment for them and keeps the job summary"
+        )
     if status == 404:
         return "check GITHUB_REPOSITORY and the pull request number in the event payload"
     return "retry the job; GitHub may be having trouble"

@@ -13,9 +13,9 @@ MARKER = "<!-- edge-train:report -->"
 
 RAN_ON = {
     "local": "a local run (`--target local`); in a pull request that is the example data on the CI runner, "
-             "because the edge is not configured for this repository or the pull request comes from a fork",
+    "because the edge is not configured for this repository or the pull request comes from a fork",
     "edge": "the edge compute through Azure ML (`--target azure`): the data stayed on premises, only "
-            "metrics came back",
+    "metrics came back",
 }
 
 
@@ -44,8 +44,10 @@ _PASS = {True: "✅ pass", False: "❌ fail"}
 def _gate(report: Report) -> str:
     if not report.verdicts:
         return f"### Quality gate\n\nNo `gate:` in `{PARAMS_FILE}`: nothing to enforce."
-    rows = [f"| {_PASS[v.passed]} | `{_cell(v.metric)}` | {_cell('; '.join(v.reasons))} |"
-            for v in report.verdicts]
+    rows = [
+        f"| {_PASS[v.passed]} | `{_cell(v.metric)}` | {_cell('; '.join(v.reasons))} |"
+        for v in report.verdicts
+    ]
     return "\n".join(["### Quality gate", "", "| | metric | why |", "| --- | --- | --- |", *rows])
 
 
@@ -71,8 +73,15 @@ def _params(report: Report) -> str:
     if not report.params:
         return f"### Params\n\nNo parameter in `{PARAMS_FILE}` changed."
     rows = [f"| `{_cell(c.key)}` | {_value(c.base)} | {_value(c.head)} |" for c in report.params]
-    return "\n".join([f"### Params changed in `{PARAMS_FILE}`", "", "| param | base | this change |",
-                      "| --- | ---: | ---: |", *rows])
+    return "\n".join(
+        [
+            f"### Params changed in `{PARAMS_FILE}`",
+            "",
+            "| param | base | this change |",
+            "| --- | ---: | ---: |",
+            *rows,
+        ]
+    )
 
 
 def _data(report: Report) -> str:
@@ -80,11 +89,16 @@ def _data(report: Report) -> str:
         return ""
     if not report.data:
         return "### Data\n\nNo file under `data/` changed (`dvc diff`)."
-    rows = [f"| `{_cell(c.path)}` | {c.kind} | {_rows(c.base_rows)} | {_rows(c.head_rows)} | "
-            f"{_row_delta(c)} |" for c in report.data]
-    header = ["### Data changed (`dvc diff`)", "",
-              "| file | change | rows (base) | rows (this change) | Δ rows |",
-              "| --- | --- | ---: | ---: | ---: |"]
+    rows = [
+        f"| `{_cell(c.path)}` | {c.kind} | {_rows(c.base_rows)} | {_rows(c.head_rows)} | {_row_delta(c)} |"
+        for c in report.data
+    ]
+    header = [
+        "### Data changed (`dvc diff`)",
+        "",
+        "| file | change | rows (base) | rows (this change) | Δ rows |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
     return "\n".join([*header, *rows])
 
 

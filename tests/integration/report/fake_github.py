@@ -31,7 +31,8 @@ class FakeGitHub:
     def add_comment(self, number: int, body: str) -> int:
         self.next_id += 1
         self.comments.setdefault(number, []).append(
-            {"id": self.next_id, "body": body, "html_url": f"https://github.test/c/{self.next_id}"})
+            {"id": self.next_id, "body": body, "html_url": f"https://github.test/c/{self.next_id}"}
+        )
         return self.next_id
 
 
@@ -71,7 +72,7 @@ def serve_fake_github(token: str) -> Iterator[FakeGitHub]:
             query = parse_qs(url.query)
             per_page, page = int(query["per_page"][0]), int(query["page"][0])
             items = state.comments.get(int(match["number"]), [])
-            self._reply(200, items[(page - 1) * per_page: page * per_page])
+            self._reply(200, items[(page - 1) * per_page : page * per_page])
 
         def do_POST(self) -> None:
             if not self._authorised():

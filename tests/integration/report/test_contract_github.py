@@ -57,8 +57,13 @@ def test_an_oversized_report_is_truncated_below_githubs_limit(github):
 def test_the_pull_request_comes_from_the_actions_event_payload(tmp_path):
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 42}}))
-    pr = pull_request_from_env({"GITHUB_REPOSITORY": "octo/edge", "GITHUB_EVENT_PATH": str(event),
-                                "GITHUB_API_URL": "http://127.0.0.1:1/"})
+    pr = pull_request_from_env(
+        {
+            "GITHUB_REPOSITORY": "octo/edge",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_API_URL": "http://127.0.0.1:1/",
+        }
+    )
     assert pr == PullRequest("http://127.0.0.1:1", "octo/edge", 42)
 
 

@@ -92,8 +92,9 @@ def pr_checkout(tmp_path_factory) -> Path:
     params.write_text(params.read_text().replace("  C: 1.0\n", "  C: 0.5\n"))
     data = work / "data" / "raw" / "breast_cancer.csv"
     data.write_text("".join(data.read_text().splitlines(keepends=True)[:-40]))
-    subprocess.run([str(work / ".venv" / "bin" / "dvc"), "add", "data"], cwd=work, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(work / ".venv" / "bin" / "dvc"), "add", "data"], cwd=work, check=True, capture_output=True
+    )
     git(work, "add", "params.yaml", "data.dvc")
     git(work, "commit", "-q", "-m", "Lower C, drop 40 rows")
     return work
@@ -101,21 +102,39 @@ def pr_checkout(tmp_path_factory) -> Path:
 
 def actions_env(work: Path, api_url: str, tmp: Path) -> dict[str, str]:
     event = tmp / "event.json"
-    event.write_text(json.dumps({
-        "action": "synchronize", "number": PR_NUMBER,
-        "pull_request": {"number": PR_NUMBER, "base": {"ref": "main"},
-                         "head": {"ref": "lower-c", "repo": {"full_name": "octo/edge-train"}}},
-        "repository": {"full_name": "octo/edge-train"},
-    }))
+    event.write_text(
+        json.dumps(
+            {
+                "action": "synchronize",
+                "number": PR_NUMBER,
+                "pull_request": {
+                    "number": PR_NUMBER,
+                    "base": {"ref": "main"},
+                    "head": {"ref": "lower-c", "repo": {"full_name": "octo/edge-train"}},
+                },
+                "repository": {"full_name": "octo/edge-train"},
+            }
+        )
+    )
     summary = tmp / "step_summary.md"
     summary.write_text("")
     base_path = subprocess.run(["bash", "-c", "echo $PATH"], capture_output=True, text=True).stdout.strip()
     return {
-        "PATH": base_path, "HOME": str(tmp), "CI": "true", "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_REPOSITORY": "octo/edge-train", "GITHUB_API_URL": api_url, "GITHUB_WORKSPACE": str(work),
-        "GITHUB_BASE_REF": "main", "GITHUB_HEAD_REF": "lower-c", "GITHUB_STEP_SUMMARY": str(summary),
-        "RUNNER_TEMP": str(tmp), "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1",
+        "PATH": base_path,
+        "HOME": str(tmp),
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_REPOSITORY": "octo/edge-train",
+        "GITHUB_API_URL": api_url,
+        "GITHUB_WORKSPACE": str(work),
+        "GITHUB_BASE_REF": "main",
+        "GITHUB_HEAD_REF": "lower-c",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "RUNNER_TEMP": str(tmp),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DVC_NO_ANALYTICS": "1",
     }
 
 
@@ -131,8 +150,9 @@ def run_report_job(work: Path, env: dict[str, str]) -> list[tuple[str, int, str]
             continue  # the test shares this checkout's venv (a real install would re-point its editable ml/)
         step_env = {**job_env, **{key: evaluate(value) for key, value in step.get("env", {}).items()}}
         script = evaluate(step["run"])
-        result = subprocess.run(["bash", "-e", "-c", script], cwd=work, env=step_env, capture_output=True,
-                                text=True, timeout=600)
+        result = subprocess.run(
+            ["bash", "-e", "-c", script], cwd=work, env=step_env, capture_output=True, text=True, timeout=600
+        )
         ran.append((step.get("id", step.get("name")), result.returncode, result.stdout + result.stderr))
         if result.returncode != 0:
             break

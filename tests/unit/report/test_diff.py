@@ -7,8 +7,12 @@ def test_a_param_nested_three_levels_deep_is_one_dotted_row():
     base = {"train": {"optimizer": {"adam": {"beta1": 0.9}}}}
     head = {"train": {"optimizer": {"adam": {"beta1": 0.8}}}}
     [change] = diff(base, head)
-    assert (change.key, change.base, change.head, change.kind) == ("train.optimizer.adam.beta1", 0.9, 0.8,
-                                                                   "changed")
+    assert (change.key, change.base, change.head, change.kind) == (
+        "train.optimizer.adam.beta1",
+        0.9,
+        0.8,
+        "changed",
+    )
 
 
 def test_added_and_removed_keys_are_marked_missing_on_the_other_side():

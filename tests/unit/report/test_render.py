@@ -9,7 +9,10 @@ from ml.report.render import MARKER, render
 
 def make_report(**overrides) -> Report:
     fields = dict(
-        base_ref="origin/main", base_commit="0123456789abcdef", head="fedcba9", ran_on="local",
+        base_ref="origin/main",
+        base_commit="0123456789abcdef",
+        head="fedcba9",
+        ran_on="local",
         base_metrics_source="`reports/metrics.json` committed at `0123456`",
         metrics=diff({"roc_auc": 0.99, "f1": 0.95}, {"roc_auc": 0.98, "f1": 0.95}),
         params=[c for c in diff({"train": {"C": 1.0}}, {"train": {"C": 0.5}}) if c.kind != "unchanged"],
@@ -62,8 +65,10 @@ def test_a_missing_base_ref_is_a_note_and_skips_params_and_data():
 
 
 def test_data_changes_list_files_with_row_counts():
-    data = [DataChange("data/raw/extra.csv", "added", None, 10),
-            DataChange("data/raw/breast_cancer.csv", "modified", 569, 549)]
+    data = [
+        DataChange("data/raw/extra.csv", "added", None, 10),
+        DataChange("data/raw/breast_cancer.csv", "modified", 569, 549),
+    ]
     text = render(make_report(data=data))
     assert "| `data/raw/breast_cancer.csv` | modified | 569 | 549 | -20 |" in text
     assert "| `data/raw/extra.csv` | added | — | 10 | — |" in text
@@ -85,7 +90,8 @@ def test_pipes_in_values_do_not_break_the_table():
 
 def test_charts_appear_when_there_is_history_and_a_roc_curve():
     roc = [{"fpr": 0.0, "tpr": 1.0}]
-    text = render(make_report(history={"roc_auc": [("0123456", 0.99), ("this PR", 0.98)]},
-                              roc_base=roc, roc_head=roc))
+    text = render(
+        make_report(history={"roc_auc": [("0123456", 0.99), ("this PR", 0.98)]}, roc_base=roc, roc_head=roc)
+    )
     assert text.count("```mermaid") == 2
     assert "first line: base, second line: this change" in text

@@ -27,8 +27,11 @@ def steps(workflow: dict):
 
 @pytest.mark.parametrize("name", sorted(WORKFLOWS))
 def test_third_party_actions_are_pinned_by_commit_sha_with_the_version_in_a_comment(name):
-    lines = [line.strip().removeprefix("- ") for line in WORKFLOWS[name].read_text().splitlines()
-             if line.strip().removeprefix("- ").startswith("uses:")]
+    lines = [
+        line.strip().removeprefix("- ")
+        for line in WORKFLOWS[name].read_text().splitlines()
+        if line.strip().removeprefix("- ").startswith("uses:")
+    ]
     assert lines
     for line in lines:
         assert PINNED.match(line.removeprefix("uses: ")), line
