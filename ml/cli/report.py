@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import cast
 
 import typer
 
 REPORT_FILE = ".edge-train/report.md"
+# A plain string checked here rather than a Typer choice: Typer's own usage errors bypass run_app's
+# EdgeTrainError handling and print a traceback (see the note in the issue 6 report).
+RAN_ON = ("local", "edge")
 
 
 def report(
@@ -26,16 +29,16 @@ def report(
     from ml.atomic import atomic_write_text
     from ml.errors import EdgeTrainError
     from ml.paths import repo_root
-    from ml.report.build import build_report
+    from ml.report.build import RanOn, build_report
     from ml.report.render import render
 
-    if ran_on not in ("local", "edge"):
+    if ran_on not in RAN_ON:
         raise EdgeTrainError(
-            f"--ran-on {ran_on!r}: expected local or edge",
+            f"--ran-on {ran_on!r}: expected one of {', '.join(RAN_ON)}",
             hint="use --ran-on edge after `edge-train submit`, else leave the default",
         )
     root = repo_root()
-    result = build_report(root, base, _ran_on(ran_on), history)
+    result = build_report(root, base, cast(RanOn, ran_on), history)
     markdown = render(result)
     target = output if output.is_absolute() else root / output
     atomic_write_text(target, markdown)
@@ -53,10 +56,6 @@ def report(
         console.warn(f"{message} (not enforced: --check was not given)")
     else:
         console.done("quality gate passed" if result.verdicts else "no quality gate in params.yaml")
-
-
-def _ran_on(value: str) -> Literal["local", "edge"]:
-    return "edge" if value == "edge" else "local"
 
 
 def _step_summary(markdown: str) -> None:

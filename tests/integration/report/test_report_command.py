@@ -101,3 +101,43 @@ def test_the_job_summary_gets_the_report_when_actions_sets_the_variable(repo, mo
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     report(repo, "--base", "main")
     assert summary.read_text().startswith("earlier step\n<!-- edge-train:report -->")
+
+
+def test_a_change_to_the_gate_itself_is_called_out(repo):
+    write_metrics(repo, {"roc_auc": 0.97, "f1": 0.93})
+    params = repo / "params.yaml"
+    params.write_text(params.read_text().replace("roc_auc: {min: 0.95,", "roc_auc: {min: 0.5,"))
+    _, text = report(repo, "--base", "main")
+    assert "> This change edits the quality gate itself" in text
+    assert "| `gate.roc_auc.min` | 0.9500 | 0.5000 |" in text
+
+
+def test_history_chart_plots_the_metric_over_main_commits_then_this_pr(repo):
+    for value in (0.96, 0.97, 0.98):
+        write_metrics(repo, {"roc_auc": value, "f1": 0.93})
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"roc_auc {value}")
+    write_metrics(repo, {"roc_auc": 0.99, "f1": 0.93})
+    _, text = report(repo, "--base", "main", "--history", "2")
+    chart = text.split('title "roc_auc: recent main commits → this PR"')[1].split("```")[0]
+    assert "line [0.97, 0.98, 0.99]" in chart
+    assert chart.count('", "') == 2, "two main commits, then this PR"
+
+
+def test_without_committed_metrics_the_production_models_tags_are_the_base(repo):
+    from mlflow import MlflowClient
+
+    from ml.tracking import configure_mlflow
+
+    configure_mlflow(repo)  # the template's default store: sqlite:///mlflow.db at the root
+    client = MlflowClient()
+    client.create_registered_model("breast-cancer-classifier")
+    version = client.create_model_version(
+        "breast-cancer-classifier", source=str(repo), tags={"metric.roc_auc": "0.99", "metric.f1": "0.95"}
+    )
+    client.set_registered_model_alias("breast-cancer-classifier", "production", version.version)
+    write_metrics(repo, {"roc_auc": 0.985, "f1": 0.95})
+    code, text = report(repo, "--base", "main", "--check")
+    assert code == 0
+    assert "Base metrics: registry tags of `breast-cancer-classifier` version 1 (`production`)." in text
+    assert "| `roc_auc` | 0.9900 | 0.9850 | -0.0050 |" in text
