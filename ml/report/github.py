@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ml.errors import EdgeTrainError
 
@@ -86,7 +87,7 @@ class _Client:
             "User-Agent": "edge-train-report",
         }
 
-    def request(self, method: str, url: str, payload: dict | None = None):
+    def request(self, method: str, url: str, payload: dict | None = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
         headers = {**self._headers, **({"Content-Type": "application/json"} if data else {})}
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
