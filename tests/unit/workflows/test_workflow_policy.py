@@ -92,3 +92,16 @@ def test_azure_login_uses_oidc_never_a_client_secret():
         for step in steps(load(name)):
             if step.get("uses", "").startswith("azure/login@"):
                 assert set(step["with"]) == {"client-id", "tenant-id", "subscription-id"}
+
+
+def test_training_path_filters_cover_every_source_dependency_in_dvc_yaml():
+    from fnmatch import fnmatch
+
+    filters = load("train.yml")["on"]["push"]["paths"]
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].values()
+    outputs = {next(iter(o)) if isinstance(o, dict) else o for s in stages for o in s.get("outs", [])}
+    sources = {d for s in stages for d in s.get("deps", []) if d not in outputs}
+    for dep in sorted(sources):
+        watched = "data.dvc" if dep.startswith("data/") else dep  # data changes arrive as data.dvc
+        assert any(fnmatch(watched, f) for f in filters), f"train.yml does not retrain when {dep} changes"
+    assert {"params.yaml", "dvc.yaml"} <= set(filters)
