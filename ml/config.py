@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ml.errors import EdgeTrainError
 from ml.paths import SETTINGS_FILE
@@ -58,12 +58,71 @@ class StorageSettings(Section):
 
 
 class AzureSettings(Section):
+    """The Azure side: workspace, edge compute, edge datastore and registry (`edge-train init` writes it).
+
+    Empty means "not set yet" (a fresh fork); `edge-train doctor` names each empty key that a command needs.
+    Set values are checked for shape here, so a typo fails before any call to Azure.
+    """
+
     subscription_id: str = ""
+    tenant_id: str = ""
+    client_id: str = ""
     resource_group: str = ""
     workspace: str = ""
     compute: str = "edge-k8s"
+    arc_cluster_id: str = ""
+    k8s_namespace: str = "azureml"
     edge_datastore: str = "ash_blob"
     acr: str = ""
+
+    @field_validator("subscription_id", "tenant_id", "client_id")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        from ml.azure.names import check_guid
+
+        return check_guid(value)
+
+    @field_validator("resource_group")
+    @classmethod
+    def _resource_group(cls, value: str) -> str:
+        from ml.azure.names import check_resource_group
+
+        return check_resource_group(value)
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace(cls, value: str) -> str:
+        from ml.azure.names import check_workspace
+
+        return check_workspace(value)
+
+    @field_validator("compute")
+    @classmethod
+    def _compute(cls, value: str) -> str:
+        from ml.azure.names import check_compute
+
+        return check_compute(value)
+
+    @field_validator("arc_cluster_id")
+    @classmethod
+    def _arc_cluster_id(cls, value: str) -> str:
+        from ml.azure.names import check_arc_cluster_id
+
+        return check_arc_cluster_id(value)
+
+    @field_validator("edge_datastore")
+    @classmethod
+    def _datastore(cls, value: str) -> str:
+        from ml.azure.names import check_datastore
+
+        return check_datastore(value)
+
+    @field_validator("acr")
+    @classmethod
+    def _acr(cls, value: str) -> str:
+        from ml.azure.names import check_acr
+
+        return check_acr(value)
 
 
 class Settings(Section):

@@ -1,0 +1,113 @@
+"""Submit the pipeline job, follow its status, and bring back only the model and the metrics.
+
+After a successful run the returned outputs land in exactly the paths a local `edge-train run` writes
+(`artifacts/model/`, `reports/metrics.json`, `reports/plots/`), so report, register and package work
+unchanged whichever runner trained the model.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ml import console
+from ml.atomic import atomic_output_dir, atomic_write_bytes
+from ml.azure.failures import explain
+from ml.azure.job import RETURNED
+from ml.errors import EdgeTrainError
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+    from azure.ai.ml.entities import Job, PipelineJob
+
+TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
+
+
+def portal_url(job: Job) -> str | None:
+    return getattr(job, "studio_url", None)
+
+
+def submit(client: MLClient, job: PipelineJob) -> Job:
+    """Create the job; uploads the code snapshot (what `.amlignore` lets through) and anonymous components."""
+    from azure.core.exceptions import AzureError, ClientAuthenticationError
+
+    try:
+        created = client.jobs.create_or_update(job, experiment_name=job.experiment_name)
+    except (AzureError, ClientAuthenticationError) as exc:
+        raise explain(exc, action="submit") from None
+    console.done(f"submitted {created.name} to compute {job.settings.default_compute} "
+                 f"(experiment {created.experiment_name})")
+    if portal_url(created):
+        console.info(f"portal: {portal_url(created)}")
+    return created
+
+
+def follow(client: MLClient, name: str, *, poll_seconds: float = 15.0, timeout_seconds: float = 6 * 3600,
+           sleep: Callable[[float], None] = time.sleep) -> Job:
+    """Poll until the job ends, printing each status change; a failed job raises with the mapped cause."""
+    from azure.core.exceptions import AzureError
+
+    deadline = time.monotonic() + timeout_seconds
+    last = None
+    while True:
+        try:
+            job = client.jobs.get(name)
+        except AzureError as exc:
+            raise explain(exc, action=f"following job {name}") from None
+        if job.status != last:
+            console.info(f"{name}: {job.status}")
+            last = job.status
+        if job.status in TERMINAL:
+            break
+        if time.monotonic() > deadline:
+            raise EdgeTrainError(f"job {name} still {job.status} after {timeout_seconds:.0f} s\n  job: {portal_url(job)}",
+                                 hint="it keeps running in Azure; follow it in the portal, or re-run with a "
+                                      "longer --timeout")
+        sleep(poll_seconds)
+    if job.status != "Completed":
+        raise explain(_failure_text(job), action=f"pipeline job {name} ({job.status})",
+                      portal_url=portal_url(job))
+    console.done(f"{name} completed")
+    return job
+
+
+def _failure_text(job: Job) -> str:
+    """Whatever error properties Azure ML recorded for the job, or its status when there are none."""
+    properties = getattr(job, "properties", None) or {}
+    errors = [str(value) for key, value in properties.items() if "error" in key.lower() and value]
+    return "\n".join(errors) or f"the job ended as {job.status}"
+
+
+def download_returned(client: MLClient, name: str, root: Path) -> None:
+    """Download model, metrics and plots into the local run's paths; each replaced atomically, never mixed."""
+    from azure.core.exceptions import AzureError
+
+    with tempfile.TemporaryDirectory(prefix=".edge-train-download-", dir=root) as scratch:
+        for output_name, returned in RETURNED.items():
+            try:
+                client.jobs.download(name, output_name=output_name, download_path=scratch)
+            except AzureError as exc:
+                raise explain(exc, action=f"downloading output {output_name} of {name}") from None
+            place_output(Path(scratch) / "named-outputs" / output_name, root / returned.local_path,
+                         is_file=returned.type == "uri_file")
+            console.done(f"downloaded {output_name} → {returned.local_path}")
+
+
+def place_output(downloaded: Path, destination: Path, *, is_file: bool) -> None:
+    """Move one downloaded output into place; a `uri_file` output arrives as a folder holding one file."""
+    if not downloaded.is_dir() or not any(downloaded.iterdir()):
+        raise EdgeTrainError(f"the job produced no {downloaded.name} output",
+                             hint="check the step's logs in the portal: it must write to its output path")
+    if is_file:
+        files = [path for path in downloaded.rglob("*") if path.is_file()]
+        if len(files) != 1:
+            raise EdgeTrainError(f"output {downloaded.name}: expected one file, got {len(files)}",
+                                 hint="the step must write a single file to its uri_file output")
+        atomic_write_bytes(destination, files[0].read_bytes())
+        return
+    with atomic_output_dir(destination) as tmp:
+        shutil.copytree(downloaded, tmp, dirs_exist_ok=True)
