@@ -11,7 +11,7 @@ import sys
 import click
 import typer
 
-from ml.cli import data, params, run
+from ml.cli import azure, data, params, run
 from ml.errors import EdgeTrainError
 
 app = typer.Typer(
@@ -24,6 +24,10 @@ app = typer.Typer(
 app.command("run")(run.run)
 app.add_typer(data.app, name="data")
 app.add_typer(params.app, name="params")
+app.add_typer(azure.app, name="azure")
+app.command("submit")(azure.submit)
+app.command("init")(azure.init)
+app.command("doctor")(azure.doctor)
 
 
 def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
