@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
 
 
+def status_of(job: Job) -> str:
+    """The job's status as its plain name (the SDK hands back an enum whose str() is `JobStatus.RUNNING`)."""
+    return str(getattr(job.status, "value", job.status))
+
+
 def portal_url(job: Job) -> str | None:
     return getattr(job, "studio_url", None)
 
@@ -58,18 +63,19 @@ def follow(client: MLClient, name: str, *, poll_seconds: float = 15.0, timeout_s
             job = client.jobs.get(name)
         except AzureError as exc:
             raise explain(exc, action=f"following job {name}") from None
-        if job.status != last:
-            console.info(f"{name}: {job.status}")
-            last = job.status
-        if job.status in TERMINAL:
+        status = status_of(job)
+        if status != last:
+            console.info(f"{name}: {status}")
+            last = status
+        if status in TERMINAL:
             break
         if time.monotonic() > deadline:
-            raise EdgeTrainError(f"job {name} still {job.status} after {timeout_seconds:.0f} s\n  job: {portal_url(job)}",
+            raise EdgeTrainError(f"job {name} still {status} after {timeout_seconds:.0f} s\n  job: {portal_url(job)}",
                                  hint="it keeps running in Azure; follow it in the portal, or re-run with a "
                                       "longer --timeout")
         sleep(poll_seconds)
-    if job.status != "Completed":
-        raise explain(_failure_text(job), action=f"pipeline job {name} ({job.status})",
+    if status != "Completed":
+        raise explain(_failure_text(job), action=f"pipeline job {name} ({status})",
                       portal_url=portal_url(job))
     console.done(f"{name} completed")
     return job
@@ -79,7 +85,7 @@ def _failure_text(job: Job) -> str:
     """Whatever error properties Azure ML recorded for the job, or its status when there are none."""
     properties = getattr(job, "properties", None) or {}
     errors = [str(value) for key, value in properties.items() if "error" in key.lower() and value]
-    return "\n".join(errors) or f"the job ended as {job.status}"
+    return "\n".join(errors) or f"the job ended as {status_of(job)}"
 
 
 def download_returned(client: MLClient, name: str, root: Path) -> None:
