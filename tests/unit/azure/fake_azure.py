@@ -25,6 +25,7 @@ SUBSCRIPTION = "0a1b2c3d-0000-4000-8000-000000000001"
 RESOURCE_GROUP = "edge-rg"
 WORKSPACE = "edge-ws"
 ARM = "https://management.azure.com"
+REGION = "https://westeurope.api.azureml.ms"
 WORKSPACE_PATH = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
                   f"/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}")
 STUDIO = "https://ml.azure.com/runs/{name}?wsid=" + WORKSPACE_PATH
@@ -110,7 +111,11 @@ class FakeAzure:
             return status, None, {"ETag": '"0x1"', "Last-Modified": "Mon, 23 Nov 2026 09:00:00 GMT"}
         if request.method == "GET" and path.endswith(f"/workspaces/{WORKSPACE}"):
             return 200, {"id": WORKSPACE_PATH, "name": WORKSPACE, "location": "westeurope", "properties": {
-                "discoveryUrl": "https://westeurope.api.azureml.ms/discovery"}}, {}
+                "discoveryUrl": f"{REGION}/discovery"}}, {}
+        if path == f"{REGION}/discovery":
+            return 200, {name: REGION for name in ("api", "catalog", "experimentation", "gallery", "history",
+                                                  "hyperdrive", "labeling", "modelmanagement", "pipelines",
+                                                  "studiocoreservices")}, {}
         if request.method == "GET" and path.endswith("/versions"):
             return 200, {"value": []}, {}
         if request.method == "POST" and path.endswith("/startPendingUpload"):
