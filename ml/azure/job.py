@@ -33,8 +33,11 @@ class ReturnedOutput:
 
 
 # Aggregates and the model only: the residency rule allows nothing else off the edge datastore.
+# The model comes back as a plain folder (it holds the MLflow model files): azure-ai-ml 1.35.2 cannot download
+# an `mlflow_model` output (`jobs.download` raises TypeError building its model-URI request), while folders
+# download through the data path. The train step's own output stays `mlflow_model`.
 RETURNED = {
-    "model": ReturnedOutput("train", "model", "mlflow_model", MODEL_DIR),
+    "model": ReturnedOutput("train", "model", "uri_folder", MODEL_DIR),
     "metrics": ReturnedOutput("evaluate", "metrics", "uri_file", METRICS_FILE),
     "plots": ReturnedOutput("evaluate", "plots", "uri_folder", PLOTS_DIR),
 }

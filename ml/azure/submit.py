@@ -89,31 +89,46 @@ def _failure_text(job: Job) -> str:
 
 
 def download_returned(client: MLClient, name: str, root: Path) -> None:
-    """Download model, metrics and plots into the local run's paths; each replaced atomically, never mixed."""
+    """Download model, metrics and plots into the local run's paths.
+
+    Everything is downloaded and checked first, then moved into place, each path replaced atomically: a
+    failed or incomplete download leaves the previous run's files as they were.
+    """
     from azure.core.exceptions import AzureError
 
     with tempfile.TemporaryDirectory(prefix=".edge-train-download-", dir=root) as scratch:
-        for output_name, returned in RETURNED.items():
+        for output_name in RETURNED:
             try:
                 client.jobs.download(name, output_name=output_name, download_path=scratch)
             except AzureError as exc:
                 raise explain(exc, action=f"downloading output {output_name} of {name}") from None
-            place_output(Path(scratch) / "named-outputs" / output_name, root / returned.local_path,
-                         is_file=returned.type == "uri_file")
+        downloaded = {output_name: Path(scratch) / "named-outputs" / output_name for output_name in RETURNED}
+        for output_name, folder in downloaded.items():
+            require_output(folder, is_file=RETURNED[output_name].type == "uri_file")
+        for output_name, folder in downloaded.items():
+            returned = RETURNED[output_name]
+            place_output(folder, root / returned.local_path, is_file=returned.type == "uri_file")
             console.done(f"downloaded {output_name} → {returned.local_path}")
 
 
-def place_output(downloaded: Path, destination: Path, *, is_file: bool) -> None:
-    """Move one downloaded output into place; a `uri_file` output arrives as a folder holding one file."""
+def require_output(downloaded: Path, *, is_file: bool) -> None:
+    """A returned output must exist; a `uri_file` output arrives as a folder holding exactly one file."""
     if not downloaded.is_dir() or not any(downloaded.iterdir()):
         raise EdgeTrainError(f"the job produced no {downloaded.name} output",
                              hint="check the step's logs in the portal: it must write to its output path")
     if is_file:
-        files = [path for path in downloaded.rglob("*") if path.is_file()]
-        if len(files) != 1:
-            raise EdgeTrainError(f"output {downloaded.name}: expected one file, got {len(files)}",
+        count = sum(path.is_file() for path in downloaded.rglob("*"))
+        if count != 1:
+            raise EdgeTrainError(f"output {downloaded.name}: expected one file, got {count}",
                                  hint="the step must write a single file to its uri_file output")
-        atomic_write_bytes(destination, files[0].read_bytes())
+
+
+def place_output(downloaded: Path, destination: Path, *, is_file: bool) -> None:
+    """Move one checked output into place, replacing what a previous run left there."""
+    require_output(downloaded, is_file=is_file)
+    if is_file:
+        (file,) = (path for path in downloaded.rglob("*") if path.is_file())
+        atomic_write_bytes(destination, file.read_bytes())
         return
     with atomic_output_dir(destination) as tmp:
         shutil.copytree(downloaded, tmp, dirs_exist_ok=True)

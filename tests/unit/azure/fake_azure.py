@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import urllib3
 from azure.core.credentials import AccessToken, AccessTokenInfo
@@ -28,6 +29,7 @@ ARM = "https://management.azure.com"
 REGION = "https://westeurope.api.azureml.ms"
 WORKSPACE_PATH = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
                   f"/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}")
+BLOBSTORE = "edgews1234.blob.core.windows.net/azureml-blobstore"
 STUDIO = "https://ml.azure.com/runs/{name}?wsid=" + WORKSPACE_PATH
 
 
@@ -77,6 +79,8 @@ class FakeAzure:
     overrides: list[tuple[str, str, Handler]] = field(default_factory=list)
     job_states: list[str] = field(default_factory=lambda: ["Completed"])
     job_properties: dict[str, str] = field(default_factory=dict)
+    # Named outputs of finished jobs: output name -> (asset type, {file name: bytes}) in the workspace blobstore.
+    job_outputs: dict[str, tuple[str, dict[str, bytes]]] = field(default_factory=dict)
 
     def on(self, method: str, pattern: str, handler: Handler) -> None:
         """Answer `method` requests whose path matches `pattern` with `handler` (before the defaults)."""
@@ -104,6 +108,9 @@ class FakeAzure:
                 if result is not None:
                     return result
         path = request.path
+        outputs = self._outputs(request)
+        if outputs is not None:
+            return outputs
         if ".blob.core.windows.net" in path:
             if request.method in ("GET", "HEAD"):
                 return 404, None, {"x-ms-error-code": "BlobNotFound"}
@@ -135,6 +142,65 @@ class FakeAzure:
             return 200, data, {}
         return 404, {"error": {"code": "NotFound", "message": f"fake Azure has no {request.method} {path}"}}, {}
 
+    def _outputs(self, request: Recorded) -> tuple[int, Any, dict[str, str]] | None:
+        """Run history, data and model URIs, the blobstore datastore and its blobs: what `jobs.download` reads."""
+        path, method = request.path, request.method
+        if method == "POST" and path.endswith("/rundata"):
+            job = request.body["runId"]
+            return 200, {"runMetadata": {"runId": job, "outputs": {
+                name: {"assetId": self._asset(job, name), "type": kind}
+                for name, (kind, _) in self.job_outputs.items()}}}, {}
+        if method == "POST" and path.endswith("/batchGetResolvedUris"):
+            key = "path" if "/modelregistry/" in path else "uri"
+            return 200, {"values": {asset: {key: self._uri(asset), "type": "x"}
+                                    for asset in request.body["values"]}}, {}
+        if method == "GET" and path.endswith(("/datastores/workspaceblobstore", "/datastores")):
+            blobstore = {"id": f"{WORKSPACE_PATH}/datastores/workspaceblobstore", "name": "workspaceblobstore",
+                         "properties": {"datastoreType": "AzureBlob", "accountName": "edgews1234",
+                                        "containerName": "azureml-blobstore", "endpoint": "core.windows.net",
+                                        "protocol": "https", "credentials": {"credentialsType": "AccountKey"},
+                                        "isDefault": True}}
+            return 200, {"value": [blobstore]} if path.endswith("/datastores") else blobstore, {}
+        if method == "POST" and path.endswith("/datastores/workspaceblobstore/listSecrets"):
+            return 200, {"secretsType": "AccountKey", "key": base64.b64encode(b"fake-key").decode()}, {}
+        if method == "GET" and f"{BLOBSTORE}" in path:
+            if "comp=list" in request.url:
+                prefix = parse_qs(urlsplit(request.url).query).get("prefix", [""])[0]
+                return 200, self._blob_list(prefix), {"Content-Type": "application/xml"}
+            name = path.split(f"{BLOBSTORE}/", 1)[1]
+            data = self._blobs().get(name)
+            if data is None:
+                return 404, None, {"x-ms-error-code": "BlobNotFound"}
+            return 206, data, {"Content-Type": "application/octet-stream", "x-ms-blob-type": "BlockBlob",
+                               "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}",
+                               "ETag": '"0x1"', "Last-Modified": "Mon, 23 Nov 2026 09:00:00 GMT"}
+        return None
+
+    @staticmethod
+    def _asset(job: str, name: str) -> str:
+        return f"azureml://locations/westeurope/workspaces/w/data/azureml_{job}_output_data_{name}/versions/1"
+
+    @staticmethod
+    def _uri(asset: str) -> str:
+        job, name = asset.split("/data/azureml_", 1)[1].split("/", 1)[0].split("_output_data_")
+        return f"azureml://subscriptions/{SUBSCRIPTION}/resourcegroups/{RESOURCE_GROUP}/workspaces/{WORKSPACE}" \
+               f"/datastores/workspaceblobstore/paths/azureml/{job}/{name}/"
+
+    def _blobs(self) -> dict[str, bytes]:
+        return {f"azureml/{job}/{name}/{file}": data for job in self._jobs_seen()
+                for name, (_, files) in self.job_outputs.items() for file, data in files.items()}
+
+    def _jobs_seen(self) -> set[str]:
+        return {r.body["runId"] for r in self.requests if r.path.endswith("/rundata")}
+
+    def _blob_list(self, prefix: str) -> bytes:
+        items = "".join(f"<Blob><Name>{name}</Name><Properties><Content-Length>{len(data)}</Content-Length>"
+                        "<BlobType>BlockBlob</BlobType></Properties><Metadata /></Blob>"
+                        for name, data in self._blobs().items() if name.startswith(prefix))
+        return (f'<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="https://edgews1234.'
+                f'blob.core.windows.net/" ContainerName="azureml-blobstore"><Blobs>{items}</Blobs><NextMarker />'
+                "</EnumerationResults>").encode()
+
     def _job(self, body: dict, name: str, status: str) -> dict:
         properties = dict(body.get("properties", {}))
         properties.update(status=status, services={"Studio": {"endpoint": STUDIO.format(name=name)}},
@@ -150,7 +216,7 @@ class FakeAzure:
         recorded = Recorded(request.method or "", request.url or "", body)
         self.requests.append(recorded)
         status, payload, headers = self.answer(recorded)
-        data = json.dumps(payload).encode() if payload is not None else b""
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode() if payload is not None else b""
         raw = urllib3.HTTPResponse(body=io.BytesIO(data), status=status, preload_content=False,
                                    headers={"Content-Type": "application/json", "Content-Length": str(len(data)),
                                             **headers})

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ml.azure.job import build_pipeline_job
-from ml.azure.submit import follow, submit
+from ml.azure.submit import download_returned, follow, submit
 from ml.config import Settings
 from ml.errors import EdgeTrainError
 
@@ -104,3 +104,37 @@ def test_a_failed_job_names_the_cause_and_links_the_portal(fake_azure: FakeAzure
 
     assert expected in raised.value.message
     assert "https://ml.azure.com/runs/gentle_job_2" in raised.value.message
+
+
+def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(tmp_path: Path, fake_azure: FakeAzure,
+                                                                        ml_client) -> None:  # noqa: ANN001
+    fake_azure.job_outputs = {
+        "model": ("uri_folder", {"MLmodel": b"flavors: {}", "model.skops": b"weights"}),
+        "metrics": ("uri_file", {"metrics.json": b'{"roc_auc": 0.99}'}),
+        "plots": ("uri_folder", {"roc.json": b"[]", "confusion.json": b"[]"}),
+    }
+    (tmp_path / "artifacts" / "model").mkdir(parents=True)
+    (tmp_path / "artifacts" / "model" / "from-an-older-run.pkl").write_text("old")
+
+    download_returned(ml_client, "gentle_job_3", tmp_path)
+
+    assert sorted(p.name for p in (tmp_path / "artifacts" / "model").iterdir()) == ["MLmodel", "model.skops"]
+    assert (tmp_path / "reports" / "metrics.json").read_text() == '{"roc_auc": 0.99}'
+    assert sorted(p.name for p in (tmp_path / "reports" / "plots").iterdir()) == ["confusion.json", "roc.json"]
+    assert not list(tmp_path.glob(".edge-train-download-*"))
+
+
+def test_a_download_missing_an_output_fails_clearly_and_changes_no_local_file(tmp_path: Path, fake_azure: FakeAzure,
+                                                                                 ml_client) -> None:  # noqa: ANN001
+    fake_azure.job_outputs = {"model": ("uri_folder", {"MLmodel": b"flavors: {}"}),
+                              "plots": ("uri_folder", {"roc.json": b"[]"})}
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "metrics.json").write_text('{"roc_auc": 0.5}')
+    (tmp_path / "artifacts" / "model").mkdir(parents=True)
+    (tmp_path / "artifacts" / "model" / "MLmodel").write_text("the previous model")
+
+    with pytest.raises(EdgeTrainError, match="no metrics output"):
+        download_returned(ml_client, "gentle_job_4", tmp_path)
+
+    assert (tmp_path / "reports" / "metrics.json").read_text() == '{"roc_auc": 0.5}'
+    assert (tmp_path / "artifacts" / "model" / "MLmodel").read_text() == "the previous model"
