@@ -129,6 +129,7 @@ def workspace_checks(client: MLClient, settings: Settings) -> Iterator[Check]:
                 return
             continue
         state = getattr(found, "provisioning_state", None)
+        state = getattr(state, "value", state)  # the SDK returns an enum; its str() is not the state's name
         if name == "compute" and state and state != "Succeeded":
             yield Check(name, "fail", f"compute {azure.compute} is {state}",
                         "check the Arc agent and the Azure ML extension on the cluster")
