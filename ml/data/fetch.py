@@ -6,8 +6,9 @@ Run as `python -m ml.data.fetch --out DIR` by components/fetch_data.yml. The job
 - takes the storage credential from the job's environment (`AZURE_STORAGE_CONNECTION_STRING`, or
   `AZURE_STORAGE_SAS_TOKEN` with the endpoint from edge-train.toml) or from a file mounted from a Kubernetes
   secret (`EDGE_TRAIN_STORAGE_SECRET_FILE`), never from the repository,
-- pulls data.dvc from the remote named by `--remote` and copies data/raw into the output folder, which
-  pipelines/train.yml places on the edge datastore.
+- pulls data.dvc from the remote named by `--remote` (or from `--remote-url`, e.g. the edge datastore
+  mounted by Azure ML, so that no credential enters the container at all) and copies data/raw into the
+  output folder, which pipelines/train.yml places on the edge datastore.
 """
 
 from __future__ import annotations
@@ -49,7 +50,20 @@ def storage_connection_string(root: Path) -> str | None:
     return None
 
 
-def fetch(root: Path, out: Path, remote: str | None) -> int:
+def dvc_overrides(remote_url: str | None) -> dict:
+    """DVC config applied in memory only: no git in the snapshot, and optionally a remote given by the job.
+
+    `--remote-url` lets the job hand DVC a folder Azure ML mounted from the edge datastore: the datastore's
+    credential then stays in the workspace and never enters the container.
+    """
+    config: dict = {"core": {"no_scm": True}}
+    if remote_url:
+        config["core"]["remote"] = "job"
+        config["remote"] = {"job": {"url": remote_url}}
+    return config
+
+
+def fetch(root: Path, out: Path, remote: str | None, remote_url: str | None = None) -> int:
     """Pull data.dvc into `root` (a code snapshot without .git) and copy data/raw to `out`; return file count."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
@@ -59,8 +73,8 @@ def fetch(root: Path, out: Path, remote: str | None) -> int:
         os.environ[CONNECTION_STRING_ENV] = connection  # read by dvc-azure; this process only
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     try:
-        with Repo(str(root), config={"core": {"no_scm": True}}) as repo:
-            repo.pull(targets=["data.dvc"], remote=remote)
+        with Repo(str(root), config=dvc_overrides(remote_url)) as repo:
+            repo.pull(targets=["data.dvc"], remote=None if remote_url else remote)
     except DvcException as exc:
         raise EdgeTrainError(f"dvc pull in the job failed: {' '.join(str(exc).split())}",
                              hint="check the storage credential given to the job and the remote in .dvc/config "
@@ -79,10 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder to write the raw data to")
     parser.add_argument("--remote", default=os.environ.get("EDGE_TRAIN_DVC_REMOTE") or None,
                         help="DVC remote to pull from (default: the one .dvc/config names)")
+    parser.add_argument("--remote-url", default=None,
+                        help="pull from this URL or folder instead (e.g. the edge datastore mounted as an input)")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the code snapshot (default: cwd)")
     args = parser.parse_args(argv)
     try:
-        count = fetch(args.root.resolve(), args.out, args.remote)
+        count = fetch(args.root.resolve(), args.out, args.remote, args.remote_url)
     except EdgeTrainError as exc:
         print(f"error: {exc}")
         return exc.exit_code

@@ -56,6 +56,20 @@ def test_fetch_pulls_the_tracked_data_into_the_output_without_git(remote_with_da
     assert all((out / p).read_bytes() == (remote_with_data / "data" / "raw" / p).read_bytes() for p in expected)
 
 
+def test_fetch_can_pull_from_a_folder_the_job_mounted(remote_with_data: Path, tmp_path: Path) -> None:
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(remote_with_data, snapshot, ignore=shutil.ignore_patterns(".git", "data", "cache", ".dvc-storage"))
+    mounted = tmp_path / "mnt" / "dvc-remote"  # stands for azureml://datastores/ash_blob/paths/dvc mounted read-only
+    shutil.copytree(remote_with_data / ".dvc-storage", mounted)
+    out = tmp_path / "outputs" / "raw_data"
+
+    result = subprocess.run([sys.executable, "-m", "ml.data.fetch", "--out", str(out), "--remote-url", str(mounted)],
+                            cwd=snapshot, capture_output=True, text=True, check=False)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert any(out.rglob("*.csv"))
+
+
 def test_fetch_without_the_remote_fails_with_one_clear_message(remote_with_data: Path, tmp_path: Path) -> None:
     snapshot = tmp_path / "snapshot"
     shutil.copytree(remote_with_data, snapshot, ignore=shutil.ignore_patterns(".git", "data", "cache", ".dvc-storage"))
