@@ -29,14 +29,26 @@ def default_credential() -> TokenCredential:
     return DefaultAzureCredential(exclude_interactive_browser_credential=True)
 
 
-def workspace_client(azure: AzureSettings, credential: TokenCredential | None = None, **client_kwargs: Any,
-                     ) -> MLClient:
-    """A client for the configured workspace; `credential` is injected by tests (a fake token, no Entra ID)."""
+def workspace_client(
+    azure: AzureSettings,
+    credential: TokenCredential | None = None,
+    **client_kwargs: Any,
+) -> MLClient:
+    """A client for the configured workspace; tests inject `credential` (a fake token, no Entra ID)."""
     missing = missing_keys(azure)
     if missing:
-        raise EdgeTrainError(f"edge-train.toml: {', '.join(missing)} not set",
-                             hint="run `edge-train init` with your workspace details, then `edge-train doctor`")
+        raise EdgeTrainError(
+            f"edge-train.toml: {', '.join(missing)} not set",
+            hint="run `edge-train init` with your workspace details, then `edge-train doctor`",
+        )
     from azure.ai.ml import MLClient
 
-    return MLClient(credential or default_credential(), azure.subscription_id, azure.resource_group,
-                    azure.workspace, show_progress=False, enable_telemetry=False, **client_kwargs)
+    return MLClient(
+        credential or default_credential(),
+        azure.subscription_id,
+        azure.resource_group,
+        azure.workspace,
+        show_progress=False,
+        enable_telemetry=False,
+        **client_kwargs,
+    )

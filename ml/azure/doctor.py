@@ -45,16 +45,31 @@ REQUIRED = (
     ("storage", "blob_endpoint", "--storage-endpoint"),
     ("storage", "container", "--container"),
 )
-AZURE_LOGIN_ENV = ("AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
-                   "IDENTITY_ENDPOINT", "MSI_ENDPOINT")
-STORAGE_CREDENTIAL_ENV = ("EDGE_TRAIN_STORAGE_SAS", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_CONNECTION_STRING")
+AZURE_LOGIN_ENV = (
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "IDENTITY_ENDPOINT",
+    "MSI_ENDPOINT",
+)
+STORAGE_CREDENTIAL_ENV = (
+    "EDGE_TRAIN_STORAGE_SAS",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_STORAGE_CONNECTION_STRING",
+)
 
 
 def config_checks(root: Path) -> tuple[Settings | None, list[Check]]:
     path = root / SETTINGS_FILE
     if not path.is_file():
-        return None, [Check("config", "fail", f"{path} does not exist",
-                            "run `edge-train init` with your workspace, compute, storage and ACR names")]
+        return None, [
+            Check(
+                "config",
+                "fail",
+                f"{path} does not exist",
+                "run `edge-train init` with your workspace, compute, storage and ACR names",
+            )
+        ]
     try:
         settings = load_settings(root)
     except EdgeTrainError as exc:
@@ -63,29 +78,51 @@ def config_checks(root: Path) -> tuple[Settings | None, list[Check]]:
     for section, key, option in REQUIRED:
         value = getattr(getattr(settings, section), key)
         if not value:
-            checks.append(Check(f"{section}.{key}", "fail", f"{SETTINGS_FILE}: {section}.{key} is not set",
-                                f"edge-train init {option} <value>"))
+            checks.append(
+                Check(
+                    f"{section}.{key}",
+                    "fail",
+                    f"{SETTINGS_FILE}: {section}.{key} is not set",
+                    f"edge-train init {option} <value>",
+                )
+            )
     try:
         check_blob_endpoint(settings.storage.blob_endpoint)
     except ValueError as exc:
-        checks.append(Check("storage.blob_endpoint", "fail", f"{SETTINGS_FILE}: storage.blob_endpoint: {exc}",
-                            "edge-train init --storage-endpoint https://<account>.blob.<region>.<fqdn>"))
+        checks.append(
+            Check(
+                "storage.blob_endpoint",
+                "fail",
+                f"{SETTINGS_FILE}: storage.blob_endpoint: {exc}",
+                "edge-train init --storage-endpoint https://<account>.blob.<region>.<fqdn>",
+            )
+        )
     return settings, checks
 
 
 def credential_checks(env: os._Environ[str] | dict[str, str], az_logged_in: bool) -> list[Check]:
     azure = [name for name in AZURE_LOGIN_ENV if env.get(name)]
     if azure or az_logged_in:
-        login = Check("azure login", "ok", "found " + (", ".join(azure) if azure else "an `az login` session"))
+        login = Check(
+            "azure login", "ok", "found " + (", ".join(azure) if azure else "an `az login` session")
+        )
     else:
-        login = Check("azure login", "fail", "no Azure credential found",
-                      "run `az login` (laptop) or azure/login with OIDC (Actions, docs/fork-guide.md)")
+        login = Check(
+            "azure login",
+            "fail",
+            "no Azure credential found",
+            "run `az login` (laptop) or azure/login with OIDC (Actions, docs/fork-guide.md)",
+        )
     storage = [name for name in STORAGE_CREDENTIAL_ENV if env.get(name)]
     if storage:
         store = Check("storage credential", "ok", f"found {', '.join(storage)} (value not shown)")
     else:
-        store = Check("storage credential", "fail", "no storage credential in the environment",
-                      "export EDGE_TRAIN_STORAGE_SAS=<container SAS from the stack>")
+        store = Check(
+            "storage credential",
+            "fail",
+            "no storage credential in the environment",
+            "export EDGE_TRAIN_STORAGE_SAS=<container SAS from the stack>",
+        )
     return [login, store]
 
 
@@ -96,14 +133,23 @@ def storage_check(settings: Settings, sas: str) -> Check:
 
     storage = settings.storage
     url = f"{storage.blob_endpoint}/{storage.container}"
-    client = ContainerClient.from_container_url(url, credential=sas.lstrip("?") or None,
-                                                api_version=storage.api_version, retry_total=0,
-                                                connection_timeout=10, read_timeout=10)
+    client = ContainerClient.from_container_url(
+        url,
+        credential=sas.lstrip("?") or None,
+        api_version=storage.api_version,
+        retry_total=0,
+        connection_timeout=10,
+        read_timeout=10,
+    )
     try:
         client.get_container_properties()
     except AzureError as exc:
-        return Check("storage", "fail", f"{url} (x-ms-version {storage.api_version}): {str(exc).splitlines()[0]}",
-                     "check the endpoint, the container name and that the SAS is valid and not expired")
+        return Check(
+            "storage",
+            "fail",
+            f"{url} (x-ms-version {storage.api_version}): {str(exc).splitlines()[0]}",
+            "check the endpoint, the container name and that the SAS is valid and not expired",
+        )
     return Check("storage", "ok", f"{url} answers with x-ms-version {storage.api_version}")
 
 
@@ -112,8 +158,11 @@ def workspace_checks(client: MLClient, settings: Settings) -> Iterator[Check]:
 
     azure = settings.azure
     probes: list[tuple[str, Callable[[], object], str]] = [
-        ("workspace", lambda: client.workspaces.get(azure.workspace),
-         "check subscription, resource group and workspace names, and your role on the workspace"),
+        (
+            "workspace",
+            lambda: client.workspaces.get(azure.workspace),
+            "check subscription, resource group and workspace names, and your role on the workspace",
+        ),
         ("compute", lambda: client.compute.get(azure.compute), "run `edge-train azure attach`"),
         ("datastore", lambda: client.datastores.get(azure.edge_datastore), "run `edge-train azure attach`"),
     ]
@@ -131,21 +180,31 @@ def workspace_checks(client: MLClient, settings: Settings) -> Iterator[Check]:
         state = getattr(found, "provisioning_state", None)
         state = getattr(state, "value", state)  # the SDK returns an enum; its str() is not the state's name
         if name == "compute" and state and state != "Succeeded":
-            yield Check(name, "fail", f"compute {azure.compute} is {state}",
-                        "check the Arc agent and the Azure ML extension on the cluster")
+            yield Check(
+                name,
+                "fail",
+                f"compute {azure.compute} is {state}",
+                "check the Arc agent and the Azure ML extension on the cluster",
+            )
             continue
         yield Check(name, "ok", f"{name} {getattr(found, 'name', '')} reachable")
 
 
-def run_checks(root: Path, env: os._Environ[str] | dict[str, str], az_logged_in: bool,
-               client_factory: Callable[[Settings], MLClient]) -> list[Check]:
+def run_checks(
+    root: Path,
+    env: os._Environ[str] | dict[str, str],
+    az_logged_in: bool,
+    client_factory: Callable[[Settings], MLClient],
+) -> list[Check]:
     settings, checks = config_checks(root)
     checks += credential_checks(env, az_logged_in)
     failed = {check.name for check in checks if check.status == "fail"}
     if settings is None:
         return [*checks, Check("reachability", "skip", "", "the config must load first")]
     if failed & {"storage.blob_endpoint", "storage.container", "storage credential"}:
-        checks.append(Check("storage", "skip", "", "storage endpoint, container and credential are needed first"))
+        checks.append(
+            Check("storage", "skip", "", "storage endpoint, container and credential are needed first")
+        )
     else:
         sas = next((env[name] for name in STORAGE_CREDENTIAL_ENV[:2] if env.get(name)), "")
         checks.append(storage_check(settings, sas))

@@ -20,22 +20,43 @@ class Cause:
 
 
 CAUSES = (
-    Cause(("quota", "QuotaExceeded", "InsufficientQuota", "exceeds the limit"),
-          "not enough quota on the edge compute",
-          "free capacity on the Arc cluster (or its instance type limits), or lower resources.instance_count"),
-    Cause(("ComputeNotFound", "compute not found", "ComputeOffline", "not in a ready state", "Disconnected",
-           "extension is not healthy", "NodeNotReady"),
-          "the edge compute is not reachable",
-          "check the Arc agent and Azure ML extension on the cluster (`az connectedk8s show`, "
-          "`kubectl get pods -n azureml`), then `edge-train azure attach`"),
-    Cause(("AuthorizationFailed", "AuthenticationFailed", "InvalidAuthenticationToken", "does not have authorization",
-           "ClientAuthenticationError", "DefaultAzureCredential failed"),
-          "Azure refused the credentials",
-          "log in (`az login`, or azure/login with OIDC in Actions) and check the identity's roles "
-          "(docs/fork-guide.md, least privilege)"),
-    Cause(("DatastoreNotFound", "datastore not found", "could not find datastore"),
-          "the edge datastore does not exist in the workspace",
-          "create it with `edge-train azure attach` (it needs the SAS in EDGE_TRAIN_STORAGE_SAS)"),
+    Cause(
+        ("quota", "QuotaExceeded", "InsufficientQuota", "exceeds the limit"),
+        "not enough quota on the edge compute",
+        "free capacity on the Arc cluster (or its instance type limits), or lower resources.instance_count",
+    ),
+    Cause(
+        (
+            "ComputeNotFound",
+            "compute not found",
+            "ComputeOffline",
+            "not in a ready state",
+            "Disconnected",
+            "extension is not healthy",
+            "NodeNotReady",
+        ),
+        "the edge compute is not reachable",
+        "check the Arc agent and Azure ML extension on the cluster (`az connectedk8s show`, "
+        "`kubectl get pods -n azureml`), then `edge-train azure attach`",
+    ),
+    Cause(
+        (
+            "AuthorizationFailed",
+            "AuthenticationFailed",
+            "InvalidAuthenticationToken",
+            "does not have authorization",
+            "ClientAuthenticationError",
+            "DefaultAzureCredential failed",
+        ),
+        "Azure refused the credentials",
+        "log in (`az login`, or azure/login with OIDC in Actions) and check the identity's roles "
+        "(docs/fork-guide.md, least privilege)",
+    ),
+    Cause(
+        ("DatastoreNotFound", "datastore not found", "could not find datastore"),
+        "the edge datastore does not exist in the workspace",
+        "create it with `edge-train azure attach` (it needs the SAS in EDGE_TRAIN_STORAGE_SAS)",
+    ),
 )
 
 
@@ -55,5 +76,7 @@ def explain(error: BaseException | str, *, action: str, portal_url: str | None =
     where = f"\n  job: {portal_url}" if portal_url else ""
     if cause:
         return EdgeTrainError(f"{action} failed: {cause.what} ({first_line}){where}", hint=cause.fix)
-    return EdgeTrainError(f"{action} failed: {first_line}{where}",
-                          hint="read the job's logs in the portal; `edge-train doctor` checks the setup")
+    return EdgeTrainError(
+        f"{action} failed: {first_line}{where}",
+        hint="read the job's logs in the portal; `edge-train doctor` checks the setup",
+    )

@@ -39,6 +39,7 @@ def merge_settings(root: Path, updates: dict[str, dict[str, str]]) -> dict[str, 
 
 def to_toml(raw: dict[str, Any]) -> str:
     """A minimal TOML writer for our shape (scalars, one level of tables): no extra dependency needed."""
+
     def scalar(value: Any) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -60,8 +61,10 @@ def write_settings(root: Path, updates: dict[str, dict[str, str]]) -> Settings:
     try:
         check_blob_endpoint(endpoint)
     except ValueError as exc:
-        raise EdgeTrainError(f"{path}: storage.blob_endpoint: {exc} (got {endpoint!r})",
-                             hint="pass --storage-endpoint https://<account>.blob.<region>.<fqdn>") from None
+        raise EdgeTrainError(
+            f"{path}: storage.blob_endpoint: {exc} (got {endpoint!r})",
+            hint="pass --storage-endpoint https://<account>.blob.<region>.<fqdn>",
+        ) from None
     raw = merge_settings(root, updates)
     try:
         settings = Settings.model_validate(raw)
@@ -74,8 +77,9 @@ def write_settings(root: Path, updates: dict[str, dict[str, str]]) -> Settings:
 
 def github_repo(root: Path) -> str | None:
     """`owner/name` of the `origin` remote on GitHub, if there is one."""
-    result = subprocess.run(["git", "remote", "get-url", "origin"], cwd=root, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        ["git", "remote", "get-url", "origin"], cwd=root, capture_output=True, text=True, check=False
+    )
     match = re.search(r"github\.com[:/]([^/]+/[^/]+?)(?:\.git)?/?$", result.stdout.strip())
     return match[1] if match else None
 
@@ -84,24 +88,38 @@ def oidc_commands(settings: Settings, repo: str) -> list[str]:
     """The one-time commands that let Actions log in with OIDC (no secret) and do only what it must."""
     azure = settings.azure
     client = azure.client_id or "<app-client-id>"
-    scope_rg = f"/subscriptions/{azure.subscription_id or '<subscription-id>'}/resourceGroups/" \
-               f"{azure.resource_group or '<resource-group>'}"
-    workspace_scope = f"{scope_rg}/providers/Microsoft.MachineLearningServices/workspaces/" \
-                      f"{azure.workspace or '<workspace>'}"
+    scope_rg = (
+        f"/subscriptions/{azure.subscription_id or '<subscription-id>'}/resourceGroups/"
+        f"{azure.resource_group or '<resource-group>'}"
+    )
+    workspace_scope = (
+        f"{scope_rg}/providers/Microsoft.MachineLearningServices/workspaces/"
+        f"{azure.workspace or '<workspace>'}"
+    )
     acr_scope = f"{scope_rg}/providers/Microsoft.ContainerRegistry/registries/{azure.acr or '<acr>'}"
     commands = [
         f"gh variable set AZURE_CLIENT_ID --repo {repo} --body {client}",
         f"gh variable set AZURE_TENANT_ID --repo {repo} --body {azure.tenant_id or '<tenant-id>'}",
-        f"gh variable set AZURE_SUBSCRIPTION_ID --repo {repo} --body {azure.subscription_id or '<subscription-id>'}",
+        f"gh variable set AZURE_SUBSCRIPTION_ID --repo {repo} "
+        f"--body {azure.subscription_id or '<subscription-id>'}",
     ]
-    for name, subject in (("edge-train-main", f"repo:{repo}:ref:refs/heads/main"),
-                          ("edge-train-pr", f"repo:{repo}:pull_request"),
-                          ("edge-train-production", f"repo:{repo}:environment:production")):
-        parameters = json.dumps({"name": name, "issuer": OIDC_ISSUER, "subject": subject,
-                                 "audiences": ["api://AzureADTokenExchange"]})
+    for name, subject in (
+        ("edge-train-main", f"repo:{repo}:ref:refs/heads/main"),
+        ("edge-train-pr", f"repo:{repo}:pull_request"),
+        ("edge-train-production", f"repo:{repo}:environment:production"),
+    ):
+        parameters = json.dumps(
+            {
+                "name": name,
+                "issuer": OIDC_ISSUER,
+                "subject": subject,
+                "audiences": ["api://AzureADTokenExchange"],
+            }
+        )
         commands.append(f"az ad app federated-credential create --id {client} --parameters '{parameters}'")
     commands += [
-        f'az role assignment create --assignee {client} --role "AzureML Data Scientist" --scope {workspace_scope}',
+        f'az role assignment create --assignee {client} --role "AzureML Data Scientist" '
+        f"--scope {workspace_scope}",
         f'az role assignment create --assignee {client} --role "AcrPush" --scope {acr_scope}',
     ]
     return commands

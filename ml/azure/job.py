@@ -54,7 +54,8 @@ def pipeline_inputs(root: Path, declared: list[str], pipeline_file: Path) -> dic
             raise EdgeTrainError(
                 f"{pipeline_file}: inputs.{name}: no params.yaml value {section}.{key} to fill it with",
                 hint=f"name pipeline inputs <params section>_<key> (known: {known}), or add {section}.{key} "
-                     "to params.yaml and ml/steps/params.py")
+                "to params.yaml and ml/steps/params.py",
+            )
         values[name] = params[section][key]
     return values
 
@@ -75,11 +76,15 @@ def _load(pipeline_file: Path, overrides: list[dict[str, Any]]) -> PipelineJob:
     try:
         job = load_job(pipeline_file, params_override=overrides)
     except Exception as exc:  # the SDK raises many types (marshmallow, ValidationException, YAML errors)
-        raise EdgeTrainError(f"{pipeline_file}: azure-ai-ml cannot load it: {exc}".splitlines()[0],
-                             hint="fix the YAML (`edge-train pipeline validate` names the key)") from None
+        raise EdgeTrainError(
+            f"{pipeline_file}: azure-ai-ml cannot load it: {exc}".splitlines()[0],
+            hint="fix the YAML (`edge-train pipeline validate` names the key)",
+        ) from None
     if not isinstance(job, PipelineJob):
-        raise EdgeTrainError(f"{pipeline_file}: type is {job.type!r}, expected pipeline",
-                             hint="submit a pipeline YAML such as pipelines/train.yml")
+        raise EdgeTrainError(
+            f"{pipeline_file}: type is {job.type!r}, expected pipeline",
+            hint="submit a pipeline YAML such as pipelines/train.yml",
+        )
     return job
 
 
@@ -89,7 +94,9 @@ def build_pipeline_job(root: Path, settings: Settings, pipeline_file: Path) -> P
 
     pipeline_file = pipeline_file if pipeline_file.is_absolute() else root / pipeline_file
     if not pipeline_file.is_file():
-        raise EdgeTrainError(f"{pipeline_file}: file not found", hint="pass a pipeline YAML, e.g. pipelines/train.yml")
+        raise EdgeTrainError(
+            f"{pipeline_file}: file not found", hint="pass a pipeline YAML, e.g. pipelines/train.yml"
+        )
     declared = list((yaml.safe_load(pipeline_file.read_text(encoding="utf-8")) or {}).get("inputs") or {})
     overrides: list[dict[str, Any]] = [
         {f"inputs.{name}": value} for name, value in pipeline_inputs(root, declared, pipeline_file).items()
@@ -100,8 +107,10 @@ def build_pipeline_job(root: Path, settings: Settings, pipeline_file: Path) -> P
         {"tags": lineage_tags(root, pipeline_file)},
         {"outputs": {name: {"type": out.type} for name, out in RETURNED.items()}},
     ]
-    overrides += [{f"jobs.{out.node}.outputs.{out.output}": f"${{{{parent.outputs.{name}}}}}"}
-                  for name, out in RETURNED.items()]
+    overrides += [
+        {f"jobs.{out.node}.outputs.{out.output}": f"${{{{parent.outputs.{name}}}}}"}
+        for name, out in RETURNED.items()
+    ]
     job = _load(pipeline_file, overrides)
     check_residency(job, settings.azure.edge_datastore, pipeline_file)
     return job
@@ -119,7 +128,8 @@ def check_residency(job: PipelineJob, edge_datastore: str, pipeline_file: Path) 
             if not path or not str(path).startswith(prefix):
                 raise EdgeTrainError(
                     f"{pipeline_file}: jobs.{node_name}.outputs.{output_name}: would be written to "
-                    f"{path or 'the workspace default (cloud) datastore'}, but it carries data that must stay "
-                    "on premises",
+                    f"{path or 'the workspace default (cloud) datastore'}, but it carries data that must "
+                    "stay on premises",
                     hint=f"set its path to {prefix}edge-train/${{{{name}}}}/{output_name} "
-                         f"(azure.edge_datastore = {edge_datastore!r} in edge-train.toml)")
+                    f"(azure.edge_datastore = {edge_datastore!r} in edge-train.toml)",
+                )

@@ -1,8 +1,8 @@
 """Shape checks for Azure names, ids and endpoints, so a typo fails offline with the fix, not in Azure.
 
-Each check returns the value unchanged or raises `ValueError` whose message says what a valid value looks like;
-pydantic turns it into a `file: key: message` error. Empty strings mean "not set yet" and pass: `doctor` reports
-missing values separately, naming the command that needs them.
+Each check returns the value unchanged or raises `ValueError` whose message says what a valid value looks
+like; pydantic turns it into a `file: key: message` error. Empty strings mean "not set yet" and pass: `doctor`
+reports missing values separately, naming the command that needs them.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ _ARC_CLUSTER_ID = re.compile(
 
 def check_guid(value: str) -> str:
     if value and not _GUID.match(value):
-        raise ValueError("must be a GUID like 00000000-0000-0000-0000-000000000000 "
-                         "(`az account show --query id` / `--query tenantId`)")
+        raise ValueError(
+            "must be a GUID like 00000000-0000-0000-0000-000000000000 "
+            "(`az account show --query id` / `--query tenantId`)"
+        )
     return value
 
 
@@ -77,7 +79,8 @@ def check_arc_cluster_id(value: str) -> str:
     if not match or not _GUID.match(match["sub"]):
         raise ValueError(
             "must be the Arc cluster's resource id: /subscriptions/<guid>/resourceGroups/<group>"
-            "/providers/Microsoft.Kubernetes/connectedClusters/<name> (`az connectedk8s show --query id`)")
+            "/providers/Microsoft.Kubernetes/connectedClusters/<name> (`az connectedk8s show --query id`)"
+        )
     return value
 
 
@@ -94,7 +97,7 @@ def check_blob_endpoint(value: str) -> str:
 
 
 def endpoint_suffix(blob_endpoint: str) -> str:
-    """The part after `<account>.blob.`: what `AzureBlobDatastore(endpoint=...)` and connection strings want."""
+    """The part after `<account>.blob.`: what `AzureBlobDatastore(endpoint=...)` wants."""
     host = urlsplit(blob_endpoint).netloc
     return host.split(".blob.", 1)[1]
 

@@ -44,15 +44,23 @@ def submit(client: MLClient, job: PipelineJob) -> Job:
         created = client.jobs.create_or_update(job, experiment_name=job.experiment_name)
     except (AzureError, ClientAuthenticationError) as exc:
         raise explain(exc, action="submit") from None
-    console.done(f"submitted {created.name} to compute {job.settings.default_compute} "
-                 f"(experiment {created.experiment_name})")
+    console.done(
+        f"submitted {created.name} to compute {job.settings.default_compute} "
+        f"(experiment {created.experiment_name})"
+    )
     if portal_url(created):
         console.info(f"portal: {portal_url(created)}")
     return created
 
 
-def follow(client: MLClient, name: str, *, poll_seconds: float = 15.0, timeout_seconds: float = 6 * 3600,
-           sleep: Callable[[float], None] = time.sleep) -> Job:
+def follow(
+    client: MLClient,
+    name: str,
+    *,
+    poll_seconds: float = 15.0,
+    timeout_seconds: float = 6 * 3600,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Job:
     """Poll until the job ends, printing each status change; a failed job raises with the mapped cause."""
     from azure.core.exceptions import AzureError
 
@@ -70,13 +78,15 @@ def follow(client: MLClient, name: str, *, poll_seconds: float = 15.0, timeout_s
         if status in TERMINAL:
             break
         if time.monotonic() > deadline:
-            raise EdgeTrainError(f"job {name} still {status} after {timeout_seconds:.0f} s\n  job: {portal_url(job)}",
-                                 hint="it keeps running in Azure; follow it in the portal, or re-run with a "
-                                      "longer --timeout")
+            raise EdgeTrainError(
+                f"job {name} still {status} after {timeout_seconds:.0f} s\n  job: {portal_url(job)}",
+                hint="it keeps running in Azure; follow it in the portal, or re-run with a longer --timeout",
+            )
         sleep(poll_seconds)
     if status != "Completed":
-        raise explain(_failure_text(job), action=f"pipeline job {name} ({status})",
-                      portal_url=portal_url(job))
+        raise explain(
+            _failure_text(job), action=f"pipeline job {name} ({status})", portal_url=portal_url(job)
+        )
     console.done(f"{name} completed")
     return job
 
@@ -114,13 +124,17 @@ def download_returned(client: MLClient, name: str, root: Path) -> None:
 def require_output(downloaded: Path, *, is_file: bool) -> None:
     """A returned output must exist; a `uri_file` output arrives as a folder holding exactly one file."""
     if not downloaded.is_dir() or not any(downloaded.iterdir()):
-        raise EdgeTrainError(f"the job produced no {downloaded.name} output",
-                             hint="check the step's logs in the portal: it must write to its output path")
+        raise EdgeTrainError(
+            f"the job produced no {downloaded.name} output",
+            hint="check the step's logs in the portal: it must write to its output path",
+        )
     if is_file:
         count = sum(path.is_file() for path in downloaded.rglob("*"))
         if count != 1:
-            raise EdgeTrainError(f"output {downloaded.name}: expected one file, got {count}",
-                                 hint="the step must write a single file to its uri_file output")
+            raise EdgeTrainError(
+                f"output {downloaded.name}: expected one file, got {count}",
+                hint="the step must write a single file to its uri_file output",
+            )
 
 
 def place_output(downloaded: Path, destination: Path, *, is_file: bool) -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Azure ML on the edge: attach the Arc-enabled Kubernetes compute and the edge datastore.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Azure ML on the edge: attach the Arc-enabled Kubernetes compute and the edge datastore.",
+    no_args_is_help=True,
+)
 
 
 @app.command("attach")
@@ -63,7 +65,9 @@ def init(
     workspace: str = typer.Option("", help="Azure ML workspace name"),
     compute: str = typer.Option("", help="name of the attached edge compute"),
     arc_cluster_id: str = typer.Option("", help="resource id of the Arc-enabled Kubernetes cluster"),
-    storage_endpoint: str = typer.Option("", help="https://<account>.blob.<region>.<fqdn> on Azure Stack Hub"),
+    storage_endpoint: str = typer.Option(
+        "", help="https://<account>.blob.<region>.<fqdn> on Azure Stack Hub"
+    ),
     container: str = typer.Option("", help="blob container for DVC data and edge outputs"),
     acr: str = typer.Option("", help="Azure Container Registry name (lowercase, without .azurecr.io)"),
     github_repo: str = typer.Option("", help="owner/name on GitHub (default: from the origin remote)"),
@@ -76,15 +80,28 @@ def init(
     from ml.paths import repo_root
 
     root = repo_root()
-    settings = write_settings(root, {
-        "model": {"name": model_name},
-        "azure": {"subscription_id": subscription_id, "tenant_id": tenant_id, "client_id": client_id,
-                  "resource_group": resource_group, "workspace": workspace, "compute": compute,
-                  "arc_cluster_id": arc_cluster_id, "acr": acr},
-        "storage": {"blob_endpoint": storage_endpoint.rstrip("/"), "container": container,
-                    "account": account_of(storage_endpoint) if storage_endpoint else ""},
-        "image": {"registry": f"{acr}.azurecr.io" if acr else ""},
-    })
+    settings = write_settings(
+        root,
+        {
+            "model": {"name": model_name},
+            "azure": {
+                "subscription_id": subscription_id,
+                "tenant_id": tenant_id,
+                "client_id": client_id,
+                "resource_group": resource_group,
+                "workspace": workspace,
+                "compute": compute,
+                "arc_cluster_id": arc_cluster_id,
+                "acr": acr,
+            },
+            "storage": {
+                "blob_endpoint": storage_endpoint.rstrip("/"),
+                "container": container,
+                "account": account_of(storage_endpoint) if storage_endpoint else "",
+            },
+            "image": {"registry": f"{acr}.azurecr.io" if acr else ""},
+        },
+    )
     repo = github_repo or origin_repo(root)
     if not repo:
         console.warn("no GitHub origin remote: the commands below say <owner>/<repo>; pass --github-repo")
@@ -98,9 +115,9 @@ def doctor() -> None:
     """Check every prerequisite of the Azure run (config, credentials, storage, workspace, compute)."""
     import os
 
-    from ml.azure.client import workspace_client
     from rich.markup import escape
 
+    from ml.azure.client import workspace_client
     from ml.azure.doctor import az_cli_logged_in, run_checks
     from ml.console import console
     from ml.errors import EdgeTrainError
@@ -117,4 +134,6 @@ def doctor() -> None:
             console.print(f"    fix: {escape(check.fix)}")
     failures = sum(check.status == "fail" for check in checks)
     if failures:
-        raise EdgeTrainError(f"{failures} prerequisite(s) missing", hint="apply the fixes above, then run doctor again")
+        raise EdgeTrainError(
+            f"{failures} prerequisite(s) missing", hint="apply the fixes above, then run doctor again"
+        )

@@ -38,14 +38,18 @@ def storage_connection_string(root: Path) -> str | None:
     if secret_file:
         path = Path(secret_file)
         if not path.is_file():
-            raise EdgeTrainError(f"{SECRET_FILE_ENV}={secret_file}: no such file in the job's container",
-                                 hint="mount the Kubernetes secret holding the connection string at that path")
+            raise EdgeTrainError(
+                f"{SECRET_FILE_ENV}={secret_file}: no such file in the job's container",
+                hint="mount the Kubernetes secret holding the connection string at that path",
+            )
         return path.read_text(encoding="utf-8").strip()
     if os.environ.get(SAS_ENV):
         storage = load_settings(root).storage
         if not storage.blob_endpoint:
-            raise EdgeTrainError("edge-train.toml: storage.blob_endpoint not set, needed with a SAS token",
-                                 hint="run `edge-train init --storage-endpoint https://<account>.blob.<region>.<fqdn>`")
+            raise EdgeTrainError(
+                "edge-train.toml: storage.blob_endpoint not set, needed with a SAS token",
+                hint="run `edge-train init --storage-endpoint https://<account>.blob.<region>.<fqdn>`",
+            )
         return f"BlobEndpoint={storage.blob_endpoint};SharedAccessSignature={os.environ[SAS_ENV].lstrip('?')}"
     return None
 
@@ -64,7 +68,7 @@ def dvc_overrides(remote_url: str | None) -> dict:
 
 
 def fetch(root: Path, out: Path, remote: str | None, remote_url: str | None = None) -> int:
-    """Pull data.dvc into `root` (a code snapshot without .git) and copy data/raw to `out`; return file count."""
+    """Pull data.dvc into `root` (a snapshot without .git), copy data/raw to `out`; return the file count."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
@@ -76,9 +80,11 @@ def fetch(root: Path, out: Path, remote: str | None, remote_url: str | None = No
         with Repo(str(root), config=dvc_overrides(remote_url)) as repo:
             repo.pull(targets=["data.dvc"], remote=None if remote_url else remote)
     except DvcException as exc:
-        raise EdgeTrainError(f"dvc pull in the job failed: {' '.join(str(exc).split())}",
-                             hint="check the storage credential given to the job and the remote in .dvc/config "
-                                  "(`edge-train doctor` tests both from your machine)") from None
+        raise EdgeTrainError(
+            f"dvc pull in the job failed: {' '.join(str(exc).split())}",
+            hint="check the storage credential given to the job and the remote in .dvc/config "
+            "(`edge-train doctor` tests both from your machine)",
+        ) from None
     raw = root / RAW_DATA_DIR
     files = [path for path in raw.rglob("*") if path.is_file()]
     # Not atomic_output_dir: in the job `out` is a mount point that cannot be renamed, and Azure ML discards
@@ -91,10 +97,16 @@ def fetch(root: Path, out: Path, remote: str | None, remote_url: str | None = No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder to write the raw data to")
-    parser.add_argument("--remote", default=os.environ.get("EDGE_TRAIN_DVC_REMOTE") or None,
-                        help="DVC remote to pull from (default: the one .dvc/config names)")
-    parser.add_argument("--remote-url", default=None,
-                        help="pull from this URL or folder instead (e.g. the edge datastore mounted as an input)")
+    parser.add_argument(
+        "--remote",
+        default=os.environ.get("EDGE_TRAIN_DVC_REMOTE") or None,
+        help="DVC remote to pull from (default: the one .dvc/config names)",
+    )
+    parser.add_argument(
+        "--remote-url",
+        default=None,
+        help="pull from this URL or folder instead (e.g. the edge datastore mounted as an input)",
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the code snapshot (default: cwd)")
     args = parser.parse_args(argv)
     try:

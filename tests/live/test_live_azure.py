@@ -4,12 +4,12 @@ How to run it (needs a workspace with the edge compute and datastore attached, s
 
     export EDGE_TRAIN_LIVE=1                  # opt in: this creates a real job and costs compute time
     export AZURE_SUBSCRIPTION_ID=... AZURE_TENANT_ID=... AZURE_CLIENT_ID=...
-    az login                                  # or a service principal / OIDC login DefaultAzureCredential finds
+    az login                                  # or any login DefaultAzureCredential finds (OIDC, SP)
     .venv/bin/edge-train doctor               # must be all green first
     .venv/bin/pytest tests/live -p no:cacheprovider -o addopts="" -s
 
-The socket guard of tests/conftest.py is lifted for this module only: it is the one place allowed to talk to
-Azure. It submits pipelines/train.yml with --wait and checks that model and metrics came back to the local paths.
+The socket guard of tests/conftest.py is lifted for this module only: it is the one place allowed to talk
+to Azure. It submits pipelines/train.yml with --wait and checks that model and metrics came back locally.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ missing = [name for name in REQUIRED if not os.environ.get(name)]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(bool(missing), reason=f"live Azure test: set {', '.join(missing)} (see module docstring)"),
+    pytest.mark.skipif(
+        bool(missing), reason=f"live Azure test: set {', '.join(missing)} (see module docstring)"
+    ),
 ]
 
 

@@ -22,13 +22,14 @@ PIPELINE = Path("pipelines/train.yml")
 
 
 @pytest.fixture
-def submitted(with_local_state: Path, settings: Settings, fake_azure: FakeAzure, ml_client):  # noqa: ANN001, ANN201
+def submitted(with_local_state: Path, settings: Settings, fake_azure: FakeAzure, ml_client):
     job = build_pipeline_job(with_local_state, settings, PIPELINE)
     return submit(ml_client, job)
 
 
 def test_create_sends_the_pipeline_to_the_edge_compute_with_params_and_tags(
-        submitted, fake_azure: FakeAzure) -> None:  # noqa: ANN001
+    submitted, fake_azure: FakeAzure
+) -> None:
     (put,) = fake_azure.job_puts()
     body = put.body["properties"]
 
@@ -43,8 +44,11 @@ def test_create_sends_the_pipeline_to_the_edge_compute_with_params_and_tags(
     assert submitted.name == put.path.rsplit("/", 1)[1]
 
 
-def test_the_code_snapshot_holds_no_data_secrets_or_local_state(submitted, fake_azure: FakeAzure,  # noqa: ANN001
-                                                                  with_local_state: Path) -> None:
+def test_the_code_snapshot_holds_no_data_secrets_or_local_state(
+    submitted,
+    fake_azure: FakeAzure,
+    with_local_state: Path,
+) -> None:
     files = fake_azure.snapshot_files(with_local_state.name)
 
     assert "ml/data/fetch.py" in files and "data.dvc" in files and ".dvc/config" in files
@@ -52,21 +56,45 @@ def test_the_code_snapshot_holds_no_data_secrets_or_local_state(submitted, fake_
     assert "mlflow.db" not in files and ".dvc/config.local" not in files
 
 
-def test_no_request_carries_the_storage_secret(submitted, fake_azure: FakeAzure) -> None:  # noqa: ANN001
+def test_no_request_carries_the_storage_secret(submitted, fake_azure: FakeAzure) -> None:
     assert not [r for r in fake_azure.requests if "planted-secret-7f3a" in str(r.body)]
 
 
-@pytest.mark.parametrize(("status", "code", "message", "expected"), [
-    (401, "InvalidAuthenticationToken", "The access token is invalid.", "refused the credentials"),
-    (403, "AuthorizationFailed", "The client does not have authorization to perform action", "refused the credentials"),
-    (400, "UserError", "Compute ash-k3s: ComputeNotFound", "edge compute is not reachable"),
-    (400, "QuotaExceeded", "Requested 16 cores exceed the limit of instance type defaultinstancetype",
-     "not enough quota"),
-    (400, "UserErrorDatastoreNotFound", "Could not find datastore ash_blob", "edge datastore does not exist"),
-])
-def test_create_failures_become_one_clear_error(with_local_state: Path, settings: Settings, fake_azure: FakeAzure,
-                                                ml_client, status: int, code: str, message: str,  # noqa: ANN001
-                                                expected: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "message", "expected"),
+    [
+        (401, "InvalidAuthenticationToken", "The access token is invalid.", "refused the credentials"),
+        (
+            403,
+            "AuthorizationFailed",
+            "The client does not have authorization to perform action",
+            "refused the credentials",
+        ),
+        (400, "UserError", "Compute ash-k3s: ComputeNotFound", "edge compute is not reachable"),
+        (
+            400,
+            "QuotaExceeded",
+            "Requested 16 cores exceed the limit of instance type defaultinstancetype",
+            "not enough quota",
+        ),
+        (
+            400,
+            "UserErrorDatastoreNotFound",
+            "Could not find datastore ash_blob",
+            "edge datastore does not exist",
+        ),
+    ],
+)
+def test_create_failures_become_one_clear_error(
+    with_local_state: Path,
+    settings: Settings,
+    fake_azure: FakeAzure,
+    ml_client,
+    status: int,
+    code: str,
+    message: str,
+    expected: str,
+) -> None:
     fake_azure.fail("PUT", r"/jobs/[^/]+$", status, code, message)
     job = build_pipeline_job(with_local_state, settings, PIPELINE)
 
@@ -78,7 +106,7 @@ def test_create_failures_become_one_clear_error(with_local_state: Path, settings
     assert raised.value.hint
 
 
-def test_follow_reports_each_status_until_completed(fake_azure: FakeAzure, ml_client, capsys) -> None:  # noqa: ANN001
+def test_follow_reports_each_status_until_completed(fake_azure: FakeAzure, ml_client, capsys) -> None:
     fake_azure.job_states = ["NotStarted", "Running", "Running", "Completed"]
 
     job = follow(ml_client, "gentle_job_1", poll_seconds=0, sleep=lambda _: None)
@@ -89,13 +117,23 @@ def test_follow_reports_each_status_until_completed(fake_azure: FakeAzure, ml_cl
     assert out.count("Running") == 1
 
 
-@pytest.mark.parametrize(("error", "expected"), [
-    ("QuotaExceeded: requested 8 cores, the instance type allows 4", "not enough quota"),
-    ("Compute ash-k3s is Disconnected: the Arc agent has not reported for 15 minutes", "edge compute is not reachable"),
-    ("UserErrorDatastoreNotFound: datastore not found: ash_blob", "edge datastore does not exist"),
-])
-def test_a_failed_job_names_the_cause_and_links_the_portal(fake_azure: FakeAzure, ml_client, error: str,  # noqa: ANN001
-                                                           expected: str) -> None:
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ("QuotaExceeded: requested 8 cores, the instance type allows 4", "not enough quota"),
+        (
+            "Compute ash-k3s is Disconnected: the Arc agent has not reported for 15 minutes",
+            "edge compute is not reachable",
+        ),
+        ("UserErrorDatastoreNotFound: datastore not found: ash_blob", "edge datastore does not exist"),
+    ],
+)
+def test_a_failed_job_names_the_cause_and_links_the_portal(
+    fake_azure: FakeAzure,
+    ml_client,
+    error: str,
+    expected: str,
+) -> None:
     fake_azure.job_states = ["Running", "Failed"]
     fake_azure.job_properties = {"azureml.error": error}
 
@@ -106,8 +144,9 @@ def test_a_failed_job_names_the_cause_and_links_the_portal(fake_azure: FakeAzure
     assert "https://ml.azure.com/runs/gentle_job_2" in raised.value.message
 
 
-def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(tmp_path: Path, fake_azure: FakeAzure,
-                                                                        ml_client) -> None:  # noqa: ANN001
+def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(
+    tmp_path: Path, fake_azure: FakeAzure, ml_client
+) -> None:
     fake_azure.job_outputs = {
         "model": ("uri_folder", {"MLmodel": b"flavors: {}", "model.skops": b"weights"}),
         "metrics": ("uri_file", {"metrics.json": b'{"roc_auc": 0.99}'}),
@@ -120,14 +159,20 @@ def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(tmp_path
 
     assert sorted(p.name for p in (tmp_path / "artifacts" / "model").iterdir()) == ["MLmodel", "model.skops"]
     assert (tmp_path / "reports" / "metrics.json").read_text() == '{"roc_auc": 0.99}'
-    assert sorted(p.name for p in (tmp_path / "reports" / "plots").iterdir()) == ["confusion.json", "roc.json"]
+    assert sorted(p.name for p in (tmp_path / "reports" / "plots").iterdir()) == [
+        "confusion.json",
+        "roc.json",
+    ]
     assert not list(tmp_path.glob(".edge-train-download-*"))
 
 
-def test_a_download_missing_an_output_fails_clearly_and_changes_no_local_file(tmp_path: Path, fake_azure: FakeAzure,
-                                                                                 ml_client) -> None:  # noqa: ANN001
-    fake_azure.job_outputs = {"model": ("uri_folder", {"MLmodel": b"flavors: {}"}),
-                              "plots": ("uri_folder", {"roc.json": b"[]"})}
+def test_a_download_missing_an_output_fails_clearly_and_changes_no_local_file(
+    tmp_path: Path, fake_azure: FakeAzure, ml_client
+) -> None:
+    fake_azure.job_outputs = {
+        "model": ("uri_folder", {"MLmodel": b"flavors: {}"}),
+        "plots": ("uri_folder", {"roc.json": b"[]"}),
+    }
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "metrics.json").write_text('{"roc_auc": 0.5}')
     (tmp_path / "artifacts" / "model").mkdir(parents=True)

@@ -11,21 +11,33 @@ from ml.azure.submit import place_output
 from ml.errors import EdgeTrainError
 
 
-@pytest.mark.parametrize(("text", "what"), [
-    ("(QuotaExceeded) Requested cores exceed the limit", "not enough quota on the edge compute"),
-    ("Compute edge-k8s is not in a ready state: Disconnected", "the edge compute is not reachable"),
-    ("DefaultAzureCredential failed to retrieve a token", "Azure refused the credentials"),
-    ("UserErrorDatastoreNotFound: datastore not found", "the edge datastore does not exist in the workspace"),
-])
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("(QuotaExceeded) Requested cores exceed the limit", "not enough quota on the edge compute"),
+        ("Compute edge-k8s is not in a ready state: Disconnected", "the edge compute is not reachable"),
+        ("DefaultAzureCredential failed to retrieve a token", "Azure refused the credentials"),
+        (
+            "UserErrorDatastoreNotFound: datastore not found",
+            "the edge datastore does not exist in the workspace",
+        ),
+    ],
+)
 def test_known_failures_are_named(text: str, what: str) -> None:
     assert classify(text).what == what
 
 
 def test_unknown_failures_keep_azures_first_line_and_the_portal_link() -> None:
-    error = explain("ImageBuildFailure: conda failed\nlong log...", action="pipeline job j1",
-                    portal_url="https://ml.azure.com/runs/j1")
+    error = explain(
+        "ImageBuildFailure: conda failed\nlong log...",
+        action="pipeline job j1",
+        portal_url="https://ml.azure.com/runs/j1",
+    )
 
-    assert error.message == "pipeline job j1 failed: ImageBuildFailure: conda failed\n  job: https://ml.azure.com/runs/j1"
+    assert (
+        error.message
+        == "pipeline job j1 failed: ImageBuildFailure: conda failed\n  job: https://ml.azure.com/runs/j1"
+    )
 
 
 def test_a_uri_file_output_becomes_the_local_metrics_file(tmp_path: Path) -> None:

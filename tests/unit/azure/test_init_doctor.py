@@ -10,16 +10,38 @@ from ml.azure.doctor import run_checks
 from ml.cli import app, run_app
 from ml.config import load_settings
 
-ARC_ID = ("/subscriptions/0a1b2c3d-0000-4000-8000-000000000001/resourceGroups/edge-rg/providers/"
-          "Microsoft.Kubernetes/connectedClusters/ash-k3s")
-FULL = ["init", "--subscription-id", "0a1b2c3d-0000-4000-8000-000000000001",
-        "--tenant-id", "22222222-2222-2222-2222-222222222222", "--client-id", "33333333-3333-3333-3333-333333333333",
-        "--resource-group", "edge-rg", "--workspace", "edge-ws", "--compute", "ash-k3s", "--arc-cluster-id", ARC_ID,
-        "--storage-endpoint", "https://ashacct.blob.local.azurestack.external", "--container", "edge-train",
-        "--acr", "edgetrainacr", "--github-repo", "me/edge-train"]
+ARC_ID = (
+    "/subscriptions/0a1b2c3d-0000-4000-8000-000000000001/resourceGroups/edge-rg/providers/"
+    "Microsoft.Kubernetes/connectedClusters/ash-k3s"
+)
+FULL = [
+    "init",
+    "--subscription-id",
+    "0a1b2c3d-0000-4000-8000-000000000001",
+    "--tenant-id",
+    "22222222-2222-2222-2222-222222222222",
+    "--client-id",
+    "33333333-3333-3333-3333-333333333333",
+    "--resource-group",
+    "edge-rg",
+    "--workspace",
+    "edge-ws",
+    "--compute",
+    "ash-k3s",
+    "--arc-cluster-id",
+    ARC_ID,
+    "--storage-endpoint",
+    "https://ashacct.blob.local.azurestack.external",
+    "--container",
+    "edge-train",
+    "--acr",
+    "edgetrainacr",
+    "--github-repo",
+    "me/edge-train",
+]
 
 
-def no_client(settings):  # noqa: ANN001, ANN201
+def no_client(settings):
     raise AssertionError("doctor must not contact the workspace when the config is incomplete")
 
 
@@ -28,7 +50,10 @@ def test_doctor_on_a_fresh_clone_names_the_missing_config_and_credentials(clone:
 
     assert checks["config"].status == "fail" and "edge-train init" in checks["config"].fix
     assert checks["azure login"].status == "fail"
-    assert checks["storage credential"].status == "fail" and "EDGE_TRAIN_STORAGE_SAS" in checks["storage credential"].fix
+    assert (
+        checks["storage credential"].status == "fail"
+        and "EDGE_TRAIN_STORAGE_SAS" in checks["storage credential"].fix
+    )
     assert checks["reachability"].status == "skip"
 
 
@@ -37,34 +62,52 @@ def test_after_a_partial_init_doctor_lists_exactly_the_keys_still_missing(clone:
 
     failed = {c.name: c for c in run_checks(clone, {}, False, no_client) if c.status == "fail"}
 
-    assert {"azure.subscription_id", "azure.tenant_id", "azure.client_id", "azure.arc_cluster_id", "azure.acr",
-            "storage.blob_endpoint", "storage.container"} <= set(failed)
+    assert {
+        "azure.subscription_id",
+        "azure.tenant_id",
+        "azure.client_id",
+        "azure.arc_cluster_id",
+        "azure.acr",
+        "storage.blob_endpoint",
+        "storage.container",
+    } <= set(failed)
     assert "azure.workspace" not in failed and "azure.resource_group" not in failed
     assert failed["azure.arc_cluster_id"].fix == "edge-train init --arc-cluster-id <value>"
 
 
-def test_a_complete_init_leaves_only_credentials_and_prints_the_oidc_commands(clone: Path, capsys) -> None:  # noqa: ANN001
+def test_a_complete_init_leaves_only_credentials_and_prints_the_oidc_commands(clone: Path, capsys) -> None:
     assert run_app(app, FULL) == 0
     out = capsys.readouterr().out
 
     settings = load_settings(clone)
     assert settings.azure.workspace == "edge-ws" and settings.image.registry == "edgetrainacr.azurecr.io"
     assert settings.storage.account == "ashacct"
-    assert "gh variable set AZURE_CLIENT_ID --repo me/edge-train --body 33333333-3333-3333-3333-333333333333" in out
+    assert (
+        "gh variable set AZURE_CLIENT_ID --repo me/edge-train --body 33333333-3333-3333-3333-333333333333"
+        in out
+    )
     assert '"subject": "repo:me/edge-train:ref:refs/heads/main"' in out
     assert '--role "AzureML Data Scientist"' in out
     failed = [c.name for c in run_checks(clone, {}, False, no_client) if c.status == "fail"]
     assert failed == ["azure login", "storage credential"]
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("--acr", "EdgeTrainACR", "did you mean 'edgetrainacr'"),
-    ("--storage-endpoint", "ashacct.blob.local.azurestack.external", "must start with https://"),
-    ("--arc-cluster-id", "/subscriptions/abc/resourceGroups/rg", "connectedClusters"),
-    ("--subscription-id", "my-subscription", "must be a GUID"),
-])
-def test_init_rejects_a_bad_value_with_the_fix_and_writes_nothing(clone: Path, capsys, option: str, value: str,  # noqa: ANN001
-                                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--acr", "EdgeTrainACR", "did you mean 'edgetrainacr'"),
+        ("--storage-endpoint", "ashacct.blob.local.azurestack.external", "must start with https://"),
+        ("--arc-cluster-id", "/subscriptions/abc/resourceGroups/rg", "connectedClusters"),
+        ("--subscription-id", "my-subscription", "must be a GUID"),
+    ],
+)
+def test_init_rejects_a_bad_value_with_the_fix_and_writes_nothing(
+    clone: Path,
+    capsys,
+    option: str,
+    value: str,
+    message: str,
+) -> None:
     assert run_app(app, ["init", option, value]) == 1
 
     err = capsys.readouterr().err
@@ -73,7 +116,9 @@ def test_init_rejects_a_bad_value_with_the_fix_and_writes_nothing(clone: Path, c
 
 
 def test_a_hand_edited_bad_value_is_reported_by_doctor_with_file_and_key(clone: Path) -> None:
-    (clone / "edge-train.toml").write_text('[storage]\nblob_endpoint = "ashacct.blob.local.azurestack.external"\n')
+    (clone / "edge-train.toml").write_text(
+        '[storage]\nblob_endpoint = "ashacct.blob.local.azurestack.external"\n'
+    )
 
     failed = {c.name: c for c in run_checks(clone, {}, False, no_client) if c.status == "fail"}
 

@@ -1,4 +1,4 @@
-"""The job `edge-train submit` sends is pipelines/train.yml plus params, compute, tags and returned outputs."""
+"""The job `edge-train submit` sends: pipelines/train.yml plus params, compute, tags and returned outputs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ml.errors import EdgeTrainError
 PIPELINE = Path("pipelines/train.yml")
 
 
-def rest(job) -> dict:  # noqa: ANN001
+def rest(job) -> dict:
     return job._to_rest_object().as_dict()["properties"]
 
 
@@ -30,19 +30,23 @@ def test_hyperparameters_come_from_params_yaml(clone: Path, settings: Settings) 
     assert inputs["train_solver"]["value"] == "lbfgs"
 
 
-def test_compute_experiment_and_lineage_tags_come_from_settings_and_git(clone: Path, settings: Settings) -> None:
+def test_compute_experiment_and_lineage_tags_come_from_settings_and_git(
+    clone: Path, settings: Settings
+) -> None:
     body = rest(build_pipeline_job(clone, settings, PIPELINE))
 
     assert body["settings"]["default_compute"] == "ash-k3s"
     assert body["experimentName"] == "breast-cancer-classifier"
     assert len(body["tags"]["edge_train.git_commit"]) == 40
-    assert body["tags"]["edge_train.data_hash"] == yaml.safe_load((clone / "data.dvc").read_text())["outs"][0][
-        "md5"].removesuffix(".dir")
+    assert body["tags"]["edge_train.data_hash"] == yaml.safe_load((clone / "data.dvc").read_text())["outs"][
+        0
+    ]["md5"].removesuffix(".dir")
     assert len(body["tags"]["edge_train.params_hash"]) == 16
 
 
 def test_only_model_metrics_and_plots_are_returned_and_data_outputs_stay_on_the_edge(
-        clone: Path, settings: Settings) -> None:
+    clone: Path, settings: Settings
+) -> None:
     job = build_pipeline_job(clone, settings, PIPELINE)
     body = rest(job)
 
@@ -76,8 +80,12 @@ def test_instance_count_and_distribution_pass_through_to_the_compute(clone: Path
 
 def test_an_output_with_data_on_the_cloud_datastore_is_refused(clone: Path, settings: Settings) -> None:
     pipeline = clone / PIPELINE
-    pipeline.write_text(pipeline.read_text().replace("azureml://datastores/ash_blob/paths/edge-train/${{name}}"
-                                                     "/prepared", "azureml://datastores/workspaceblobstore/paths/p"))
+    pipeline.write_text(
+        pipeline.read_text().replace(
+            "azureml://datastores/ash_blob/paths/edge-train/${{name}}/prepared",
+            "azureml://datastores/workspaceblobstore/paths/p",
+        )
+    )
 
     with pytest.raises(EdgeTrainError) as raised:
         build_pipeline_job(clone, settings, PIPELINE)
@@ -87,9 +95,13 @@ def test_an_output_with_data_on_the_cloud_datastore_is_refused(clone: Path, sett
     assert "azureml://datastores/ash_blob/" in raised.value.hint
 
 
-def test_a_pipeline_input_without_a_params_value_names_file_key_and_fix(clone: Path, settings: Settings) -> None:
+def test_a_pipeline_input_without_a_params_value_names_file_key_and_fix(
+    clone: Path, settings: Settings
+) -> None:
     pipeline = clone / PIPELINE
-    pipeline.write_text(pipeline.read_text().replace("  train_C: 1.0\n", "  train_C: 1.0\n  train_gamma: 2\n"))
+    pipeline.write_text(
+        pipeline.read_text().replace("  train_C: 1.0\n", "  train_C: 1.0\n  train_gamma: 2\n")
+    )
 
     with pytest.raises(EdgeTrainError) as raised:
         build_pipeline_job(clone, settings, PIPELINE)

@@ -1,4 +1,4 @@
-"""The fetch step takes the storage credential from the job's environment or a mounted secret, never the repo."""
+"""The fetch step takes the storage credential from the job's environment or a mounted secret only."""
 
 from __future__ import annotations
 
@@ -12,12 +12,18 @@ from ml.errors import EdgeTrainError
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN", "EDGE_TRAIN_STORAGE_SECRET_FILE"):
+    for name in (
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "AZURE_STORAGE_SAS_TOKEN",
+        "EDGE_TRAIN_STORAGE_SECRET_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
 def test_a_connection_string_in_the_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", "BlobEndpoint=https://a.blob.x;SharedAccessSignature=s")
+    monkeypatch.setenv(
+        "AZURE_STORAGE_CONNECTION_STRING", "BlobEndpoint=https://a.blob.x;SharedAccessSignature=s"
+    )
     assert storage_connection_string(tmp_path) == "BlobEndpoint=https://a.blob.x;SharedAccessSignature=s"
 
 
@@ -36,12 +42,17 @@ def test_a_missing_secret_file_says_to_mount_it(tmp_path: Path, monkeypatch: pyt
         storage_connection_string(tmp_path)
 
 
-def test_a_sas_token_is_combined_with_the_configured_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "edge-train.toml").write_text('[storage]\nblob_endpoint = "https://a.blob.local.azurestack.external"\n')
+def test_a_sas_token_is_combined_with_the_configured_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "edge-train.toml").write_text(
+        '[storage]\nblob_endpoint = "https://a.blob.local.azurestack.external"\n'
+    )
     monkeypatch.setenv("AZURE_STORAGE_SAS_TOKEN", "?sv=2019-07-07&sig=x")
 
     assert storage_connection_string(tmp_path) == (
-        "BlobEndpoint=https://a.blob.local.azurestack.external;SharedAccessSignature=sv=2019-07-07&sig=x")
+        "BlobEndpoint=https://a.blob.local.azurestack.external;SharedAccessSignature=sv=2019-07-07&sig=x"
+    )
 
 
 def test_without_any_credential_dvc_uses_the_remote_as_configured(tmp_path: Path) -> None:
