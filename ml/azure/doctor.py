@@ -52,6 +52,7 @@ AZURE_LOGIN_ENV = (
     "IDENTITY_ENDPOINT",
     "MSI_ENDPOINT",
 )
+ASH_API_VERSION = "2019-07-07"
 STORAGE_CREDENTIAL_ENV = (
     "EDGE_TRAIN_STORAGE_SAS",
     "AZURE_STORAGE_SAS_TOKEN",
@@ -144,11 +145,21 @@ def storage_check(settings: Settings, sas: str) -> Check:
     try:
         client.get_container_properties()
     except AzureError as exc:
+        code = getattr(exc, "error_code", None)
+        code = getattr(code, "value", code)  # a StorageErrorCode enum: its value is the wire name
+        reason = f"{code}: " if code else ""
+        fix = (
+            f'set storage.api_version = "{ASH_API_VERSION}" in edge-train.toml '
+            "(the newest Azure Stack Hub accepts)"
+            if code == "InvalidHeaderValue"
+            else "check the endpoint, the container name and that the SAS is valid and not expired"
+        )
+        # The message is the SDK's summary line, which never contains the SAS (it travels in the query only).
         return Check(
             "storage",
             "fail",
-            f"{url} (x-ms-version {storage.api_version}): {str(exc).splitlines()[0]}",
-            "check the endpoint, the container name and that the SAS is valid and not expired",
+            f"{url} (x-ms-version {storage.api_version}): {reason}{str(exc).splitlines()[0]}",
+            fix,
         )
     return Check("storage", "ok", f"{url} answers with x-ms-version {storage.api_version}")
 
