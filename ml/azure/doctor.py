@@ -127,21 +127,23 @@ def credential_checks(env: os._Environ[str] | dict[str, str], az_logged_in: bool
     return [login, store]
 
 
-def storage_check(settings: Settings, sas: str) -> Check:
+def storage_check(settings: Settings, sas: str, connection_string: str = "") -> Check:
     """Read the container's properties with the pinned API version: what Azure Stack Hub accepts."""
     from azure.core.exceptions import AzureError
     from azure.storage.blob import ContainerClient
 
     storage = settings.storage
     url = f"{storage.blob_endpoint}/{storage.container}"
-    client = ContainerClient.from_container_url(
-        url,
-        credential=sas.lstrip("?") or None,
-        api_version=storage.api_version,
-        retry_total=0,
-        connection_timeout=10,
-        read_timeout=10,
-    )
+    options = {
+        "api_version": storage.api_version,
+        "retry_total": 0,
+        "connection_timeout": 10,
+        "read_timeout": 10,
+    }
+    if connection_string and not sas:
+        client = ContainerClient.from_connection_string(connection_string, storage.container, **options)
+    else:
+        client = ContainerClient.from_container_url(url, credential=sas.lstrip("?") or None, **options)
     try:
         client.get_container_properties()
     except AzureError as exc:
@@ -218,7 +220,7 @@ def run_checks(
         )
     else:
         sas = next((env[name] for name in STORAGE_CREDENTIAL_ENV[:2] if env.get(name)), "")
-        checks.append(storage_check(settings, sas))
+        checks.append(storage_check(settings, sas, env.get("AZURE_STORAGE_CONNECTION_STRING", "")))
     if failed & {"azure.subscription_id", "azure.resource_group", "azure.workspace", "azure login"}:
         checks.append(Check("workspace", "skip", "", "workspace names and an Azure login are needed first"))
     else:

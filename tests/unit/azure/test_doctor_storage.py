@@ -76,3 +76,12 @@ def test_a_version_newer_than_the_stack_accepts_is_reported_with_the_fix(stack_e
     assert "x-ms-version 2021-08-06" in check.detail and "InvalidHeaderValue" in check.detail
     assert check.fix.startswith('set storage.api_version = "2019-07-07"')
     assert "planted-sas" not in check.detail + check.fix
+
+
+def test_a_connection_string_alone_is_used_as_the_credential(stack_endpoint: str) -> None:
+    connection = f"BlobEndpoint={stack_endpoint};SharedAccessSignature=sv=2019-07-07&sig=planted-sas"
+
+    check = storage_check(settings_for(stack_endpoint, ASH_MAX_VERSION), "", connection)
+
+    assert check.status == "ok", check.detail
+    assert "sig=planted-sas" in StackBlob.seen[0][0]
