@@ -38,11 +38,11 @@ def portal_url(job: Job) -> str | None:
 
 def submit(client: MLClient, job: PipelineJob) -> Job:
     """Create the job; uploads the code snapshot (what `.amlignore` lets through) and anonymous components."""
-    from azure.core.exceptions import AzureError, ClientAuthenticationError
+    from azure.core.exceptions import AzureError  # also the SDK's MlException and credential failures
 
     try:
         created = client.jobs.create_or_update(job, experiment_name=job.experiment_name)
-    except (AzureError, ClientAuthenticationError) as exc:
+    except AzureError as exc:
         raise explain(exc, action="submit") from None
     console.done(
         f"submitted {created.name} to compute {job.settings.default_compute} "
