@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from ml.config import load_settings
+from ml.dvc import prepare_environment
 from ml.errors import EdgeTrainError
 from ml.paths import RAW_DATA_DIR
 
@@ -75,7 +76,7 @@ def fetch(root: Path, out: Path, remote: str | None, remote_url: str | None = No
     connection = storage_connection_string(root)
     if connection:
         os.environ[CONNECTION_STRING_ENV] = connection  # read by dvc-azure; this process only
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    prepare_environment()  # the same DVC set-up as local runs (and where storage pins belong)
     try:
         with Repo(str(root), config=dvc_overrides(remote_url)) as repo:
             repo.pull(targets=["data.dvc"], remote=None if remote_url else remote)
