@@ -85,17 +85,43 @@ def follow(
         sleep(poll_seconds)
     if status != "Completed":
         raise explain(
-            _failure_text(job), action=f"pipeline job {name} ({status})", portal_url=portal_url(job)
+            _failure_text(client, job), action=f"pipeline job {name} ({status})", portal_url=portal_url(job)
         )
     console.done(f"{name} completed")
     return job
 
 
-def _failure_text(job: Job) -> str:
-    """Whatever error properties Azure ML recorded for the job, or its status when there are none."""
-    properties = getattr(job, "properties", None) or {}
-    errors = [str(value) for key, value in properties.items() if "error" in key.lower() and value]
-    return "\n".join(errors) or f"the job ended as {status_of(job)}"
+def _failure_text(client: MLClient, job: Job) -> str:
+    """The error Azure ML recorded for the run, or the status when there is none.
+
+    `jobs.stream` on a finished job prints a summary (silenced here: we print our own) and raises the run
+    history's error, code and message, which is what `classify` needs; it is the SDK's public way to get it.
+    """
+    import contextlib
+    import io
+
+    from azure.core.exceptions import AzureError
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            client.jobs.stream(job.name)
+    except AzureError as exc:
+        return _error_summary(str(exc))
+    return f"the job ended as {status_of(job)}"
+
+
+def _error_summary(text: str) -> str:
+    """`code: message` from the run-history error JSON the SDK embeds in its exception text."""
+    import json
+
+    try:
+        error = json.loads(text[text.index("{") : text.rindex("}") + 1])
+    except ValueError:
+        return text
+    error = error.get("error", error) if isinstance(error, dict) else {}
+    if not isinstance(error, dict) or not error.get("message"):
+        return text
+    return f"{error.get('code', 'Error')}: {' '.join(str(error['message']).split())}"
 
 
 def download_returned(client: MLClient, name: str, root: Path) -> None:

@@ -84,7 +84,8 @@ class FakeAzure:
     requests: list[Recorded] = field(default_factory=list)
     overrides: list[tuple[str, str, Handler]] = field(default_factory=list)
     job_states: list[str] = field(default_factory=lambda: ["Completed"])
-    job_properties: dict[str, str] = field(default_factory=dict)
+    # What run history records for a failed run: {"code": ..., "message": ...}.
+    run_error: dict[str, str] = field(default_factory=dict)
     # Named outputs of finished jobs: output name -> (asset type, {file name: bytes}), in the blobstore.
     job_outputs: dict[str, tuple[str, dict[str, bytes]]] = field(default_factory=dict)
 
@@ -193,6 +194,12 @@ class FakeAzure:
     def _outputs(self, request: Recorded) -> tuple[int, Any, dict[str, str]] | None:
         """Run history, data/model URIs, the blobstore and its blobs: what `jobs.download` reads."""
         path, method = request.path, request.method
+        if method == "GET" and path.startswith(f"{REGION}/history/") and path.endswith("/details"):
+            run = path.rsplit("/", 2)[1]
+            details = {"runId": run, "status": "Failed" if self.run_error else "Completed", "logFiles": {}}
+            if self.run_error:
+                details["error"] = {"error": self.run_error}
+            return 200, details, {}
         if method == "POST" and path.endswith("/rundata"):
             job = request.body["runId"]
             return (
@@ -291,11 +298,8 @@ class FakeAzure:
 
     def _job(self, body: dict, name: str, status: str) -> dict:
         properties = dict(body.get("properties", {}))
-        properties.update(
-            status=status,
-            services={"Studio": {"endpoint": STUDIO.format(name=name)}},
-            properties={**properties.get("properties", {}), **self.job_properties},
-        )
+        properties.update(status=status, services={"Studio": {"endpoint": STUDIO.format(name=name)}})
+        properties.setdefault("properties", {"azureml.runsource": "azureml.PipelineRun"})
         return {
             "id": f"{WORKSPACE_PATH}/jobs/{name}",
             "name": name,

@@ -118,29 +118,36 @@ def test_follow_reports_each_status_until_completed(fake_azure: FakeAzure, ml_cl
 
 
 @pytest.mark.parametrize(
-    ("error", "expected"),
+    ("error", "expected"),  # the run-history error of the failed run
     [
-        ("QuotaExceeded: requested 8 cores, the instance type allows 4", "not enough quota"),
         (
-            "Compute ash-k3s is Disconnected: the Arc agent has not reported for 15 minutes",
+            {"code": "QuotaExceeded", "message": "Requested 8 cores, the instance type allows 4"},
+            "not enough quota",
+        ),
+        (
+            {"code": "UserError", "message": "Compute ash-k3s is Disconnected: no heartbeat for 15 minutes"},
             "edge compute is not reachable",
         ),
-        ("UserErrorDatastoreNotFound: datastore not found: ash_blob", "edge datastore does not exist"),
+        (
+            {"code": "UserErrorDatastoreNotFound", "message": "Datastore not found: ash_blob"},
+            "edge datastore does not exist",
+        ),
     ],
 )
 def test_a_failed_job_names_the_cause_and_links_the_portal(
     fake_azure: FakeAzure,
     ml_client,
-    error: str,
+    error: dict[str, str],
     expected: str,
 ) -> None:
     fake_azure.job_states = ["Running", "Failed"]
-    fake_azure.job_properties = {"azureml.error": error}
+    fake_azure.run_error = error
 
     with pytest.raises(EdgeTrainError) as raised:
         follow(ml_client, "gentle_job_2", poll_seconds=0, sleep=lambda _: None)
 
     assert expected in raised.value.message
+    assert f"({error['code']}: {error['message']})" in raised.value.message
     assert "https://ml.azure.com/runs/gentle_job_2" in raised.value.message
 
 
