@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from ml.atomic import atomic_output_dir
 from ml.errors import EdgeTrainError
-from ml.stepkit import run_step
 from ml.steps.schema import FEATURES, LABEL, LABEL_VALUES
+from ml.atomic import atomic_output_dir
+from ml.stepkit import run_step
 from ml.tracking import log_step
 
 

@@ -18,7 +18,7 @@ from ml.steps.schema import FEATURES, LABEL
 from ml.tracking import log_step
 
 
-def build_model(C: float, max_iter: int, solver: str):
+def build_model(C: float, max_iter: int, solver: str):  # noqa: N803 (sklearn's name for the parameter)
     """Standardise, then a logistic regression: fast, deterministic, exportable to ONNX."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -27,7 +27,7 @@ def build_model(C: float, max_iter: int, solver: str):
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, solver=solver))
 
 
-def fit(train: pd.DataFrame, C: float, max_iter: int, solver: str):
+def fit(train: pd.DataFrame, C: float, max_iter: int, solver: str):  # noqa: N803
     model = build_model(C, max_iter, solver)
     model.fit(train[list(FEATURES)], train[LABEL])
     return model
@@ -36,7 +36,7 @@ def fit(train: pd.DataFrame, C: float, max_iter: int, solver: str):
 def main(
     prepared: Path = typer.Option(..., help="folder with train.csv from the prepare step"),
     model: Path = typer.Option(..., help="folder to write the MLflow model to"),
-    C: float = typer.Option(1.0, "--C", "--c"),
+    C: float = typer.Option(1.0, "--C", "--c"),  # noqa: N803
     max_iter: int = typer.Option(500),
     solver: str = typer.Option("lbfgs"),
 ) -> None:
