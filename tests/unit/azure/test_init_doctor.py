@@ -123,3 +123,22 @@ def test_a_hand_edited_bad_value_is_reported_by_doctor_with_file_and_key(clone: 
     failed = {c.name: c for c in run_checks(clone, {}, False, no_client) if c.status == "fail"}
 
     assert "storage.blob_endpoint: must start with https://" in failed["storage.blob_endpoint"].detail
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "fix"),
+    [
+        ('acr = "EdgeTrainACR"', "azure.acr", "did you mean 'edgetrainacr'"),
+        ('arc_cluster_id = "ash-k3s"', "azure.arc_cluster_id", "az connectedk8s show --query id"),
+        ('compute = "edge_k8s!"', "azure.compute", "letters, digits or '-'"),
+    ],
+)
+def test_a_hand_edited_bad_azure_value_fails_config_with_file_key_and_fix(
+    clone: Path, line: str, key: str, fix: str
+) -> None:
+    (clone / "edge-train.toml").write_text(f"[azure]\n{line}\n")
+
+    (config,) = [c for c in run_checks(clone, {}, False, no_client) if c.name == "config"]
+
+    assert config.status == "fail"
+    assert f"edge-train.toml: {key}:" in config.detail and fix in config.detail
