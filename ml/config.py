@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from ml.azure import names
 from ml.errors import EdgeTrainError
 from ml.paths import SETTINGS_FILE
 from ml.validation import describe_validation_error
@@ -75,54 +76,13 @@ class AzureSettings(Section):
     edge_datastore: str = "ash_blob"
     acr: str = ""
 
-    @field_validator("subscription_id", "tenant_id", "client_id")
-    @classmethod
-    def _guid(cls, value: str) -> str:
-        from ml.azure.names import check_guid
-
-        return check_guid(value)
-
-    @field_validator("resource_group")
-    @classmethod
-    def _resource_group(cls, value: str) -> str:
-        from ml.azure.names import check_resource_group
-
-        return check_resource_group(value)
-
-    @field_validator("workspace")
-    @classmethod
-    def _workspace(cls, value: str) -> str:
-        from ml.azure.names import check_workspace
-
-        return check_workspace(value)
-
-    @field_validator("compute")
-    @classmethod
-    def _compute(cls, value: str) -> str:
-        from ml.azure.names import check_compute
-
-        return check_compute(value)
-
-    @field_validator("arc_cluster_id")
-    @classmethod
-    def _arc_cluster_id(cls, value: str) -> str:
-        from ml.azure.names import check_arc_cluster_id
-
-        return check_arc_cluster_id(value)
-
-    @field_validator("edge_datastore")
-    @classmethod
-    def _datastore(cls, value: str) -> str:
-        from ml.azure.names import check_datastore
-
-        return check_datastore(value)
-
-    @field_validator("acr")
-    @classmethod
-    def _acr(cls, value: str) -> str:
-        from ml.azure.names import check_acr
-
-        return check_acr(value)
+    _guids = field_validator("subscription_id", "tenant_id", "client_id")(names.check_guid)
+    _resource_group = field_validator("resource_group")(names.check_resource_group)
+    _workspace = field_validator("workspace")(names.check_workspace)
+    _compute = field_validator("compute")(names.check_compute)
+    _arc_cluster_id = field_validator("arc_cluster_id")(names.check_arc_cluster_id)
+    _edge_datastore = field_validator("edge_datastore")(names.check_datastore)
+    _acr = field_validator("acr")(names.check_acr)
 
 
 class Settings(Section):
