@@ -16,7 +16,6 @@ _WORKSPACE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$")
 _COMPUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,15}$")
 _DATASTORE = re.compile(r"^[a-z0-9_]{1,255}$")
 _ACR = re.compile(r"^[a-z0-9]{5,50}$")
-_STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _ARC_CLUSTER_ID = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
     r"/providers/Microsoft\.Kubernetes/connectedClusters/(?P<name>[^/]+)$",
@@ -62,12 +61,6 @@ def check_acr(value: str) -> str:
         lowered = re.sub(r"[^a-z0-9]", "", value.lower().removesuffix(".azurecr.io"))
         suggestion = f" (did you mean {lowered!r}?)" if _ACR.match(lowered) else ""
         raise ValueError(f"must be the registry name only, 5-50 lowercase letters or digits{suggestion}")
-    return value
-
-
-def check_storage_account(value: str) -> str:
-    if value and not _STORAGE_ACCOUNT.match(value):
-        raise ValueError("must be 3-24 lowercase letters or digits")
     return value
 
 
