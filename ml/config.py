@@ -10,8 +10,9 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from ml.azure import names
 from ml.errors import EdgeTrainError
 from ml.paths import SETTINGS_FILE
 from ml.validation import describe_validation_error
@@ -61,12 +62,30 @@ class StorageSettings(Section):
 
 
 class AzureSettings(Section):
+    """The Azure side: workspace, edge compute, edge datastore and registry (`edge-train init` writes it).
+
+    Empty means "not set yet" (a fresh fork); `edge-train doctor` names each empty key that a command needs.
+    Set values are checked for shape here, so a typo fails before any call to Azure.
+    """
+
     subscription_id: str = ""
+    tenant_id: str = ""
+    client_id: str = ""
     resource_group: str = ""
     workspace: str = ""
     compute: str = "edge-k8s"
+    arc_cluster_id: str = ""
+    k8s_namespace: str = "azureml"
     edge_datastore: str = "ash_blob"
     acr: str = ""
+
+    _guids = field_validator("subscription_id", "tenant_id", "client_id")(names.check_guid)
+    _resource_group = field_validator("resource_group")(names.check_resource_group)
+    _workspace = field_validator("workspace")(names.check_workspace)
+    _compute = field_validator("compute")(names.check_compute)
+    _arc_cluster_id = field_validator("arc_cluster_id")(names.check_arc_cluster_id)
+    _edge_datastore = field_validator("edge_datastore")(names.check_datastore)
+    _acr = field_validator("acr")(names.check_acr)
 
 
 class Settings(Section):

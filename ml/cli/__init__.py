@@ -11,7 +11,7 @@ import sys
 import click
 import typer
 
-from ml.cli import data, params, pipeline, release, report, run
+from ml.cli import azure, data, params, pipeline, release, report, run
 from ml.errors import EdgeTrainError
 
 app = typer.Typer(
@@ -27,6 +27,10 @@ app.add_typer(params.app, name="params")
 app.add_typer(pipeline.app, name="pipeline")
 release.add_commands(app)
 app.command("report")(report.report)
+app.add_typer(azure.app, name="azure")
+app.command("submit")(azure.submit)
+app.command("init")(azure.init)
+app.command("doctor")(azure.doctor)
 
 
 def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:

@@ -1,0 +1,100 @@
+"""`edge-train azure attach`: create or update the edge compute and the edge datastore from `infra/*.yml`.
+
+The YAML files are the definition (reviewable in a PR); edge-train.toml supplies the names and ids of this
+fork, and the datastore's SAS token comes from the environment only. Both calls are create-or-update, so
+re-running after a change converges instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ml import console
+from ml.azure.failures import explain
+from ml.azure.names import account_of, endpoint_suffix
+from ml.config import Settings
+from ml.errors import EdgeTrainError
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+    from azure.ai.ml.entities import AzureBlobDatastore, KubernetesCompute
+
+COMPUTE_FILE = "infra/compute.yml"
+DATASTORE_FILE = "infra/datastore.yml"
+SAS_ENV = "EDGE_TRAIN_STORAGE_SAS"
+
+
+def edge_compute(root: Path, settings: Settings) -> KubernetesCompute:
+    from azure.ai.ml import load_compute
+
+    azure = settings.azure
+    if not azure.arc_cluster_id:
+        raise EdgeTrainError(
+            "edge-train.toml: azure.arc_cluster_id not set",
+            hint="connect the cluster with `az connectedk8s connect`, then "
+            "`edge-train init --arc-cluster-id $(az connectedk8s show ... --query id -o tsv)`",
+        )
+    return load_compute(
+        root / COMPUTE_FILE,
+        params_override=[
+            {"name": azure.compute},
+            {"resource_id": azure.arc_cluster_id},
+            {"namespace": azure.k8s_namespace},
+        ],
+    )
+
+
+def edge_datastore(root: Path, settings: Settings, sas_token: str) -> AzureBlobDatastore:
+    from azure.ai.ml import load_datastore
+    from azure.ai.ml.entities import SasTokenConfiguration
+
+    storage = settings.storage
+    if not storage.blob_endpoint or not storage.container:
+        raise EdgeTrainError(
+            "edge-train.toml: storage.blob_endpoint and storage.container must be set",
+            hint="run `edge-train init --storage-endpoint https://<account>.blob.<region>.<fqdn> "
+            "--container <name>`",
+        )
+    datastore = load_datastore(
+        root / DATASTORE_FILE,
+        params_override=[
+            {"name": settings.azure.edge_datastore},
+            {"account_name": account_of(storage.blob_endpoint)},
+            {"container_name": storage.container},
+            {"endpoint": endpoint_suffix(storage.blob_endpoint)},
+        ],
+    )
+    datastore.credentials = SasTokenConfiguration(sas_token=sas_token.lstrip("?"))
+    return datastore
+
+
+def attach(client: MLClient, root: Path, settings: Settings) -> None:
+    from azure.core.exceptions import AzureError
+
+    sas = os.environ.get(SAS_ENV, "")
+    if not sas:
+        raise EdgeTrainError(
+            f"{SAS_ENV} is not set: the edge datastore needs a SAS token for its container",
+            hint="create a container SAS on the stack (read, write, list, add, create, "
+            f"delete) and export {SAS_ENV}; it is sent to the workspace, never written to a file",
+        )
+    compute = edge_compute(root, settings)
+    datastore = edge_datastore(root, settings, sas)
+    try:
+        client.compute.begin_attach(compute).result()
+    except AzureError as exc:
+        raise explain(exc, action=f"attaching compute {compute.name}") from None
+    console.done(
+        f"compute {compute.name} attached (Arc cluster {compute.resource_id.rsplit('/', 1)[-1]}, "
+        f"namespace {compute.namespace})"
+    )
+    try:
+        client.datastores.create_or_update(datastore)
+    except AzureError as exc:
+        raise explain(exc, action=f"creating datastore {datastore.name}") from None
+    console.done(
+        f"datastore {datastore.name} → https://{datastore.account_name}.blob.{datastore.endpoint}/"
+        f"{datastore.container_name}"
+    )

@@ -1,0 +1,135 @@
+"""Build the Azure ML pipeline job from the same `pipelines/*.yml` the local compile reads.
+
+Only overrides are applied on top of the YAML, never a second definition: hyperparameter inputs from
+params.yaml (`<section>_<key>`), the compute and experiment from edge-train.toml, lineage tags, and the three
+outputs that may leave the premises (model, metrics, plots) promoted to pipeline outputs so that `submit` can
+download them. Every other output carries rows of data and must be written to the edge datastore.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ml.config import Settings
+from ml.errors import EdgeTrainError
+from ml.params import load_params, params_hash
+from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR
+from ml.release.lineage import data_hash, git_commit
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
+
+
+@dataclass(frozen=True)
+class ReturnedOutput:
+    """A node output that may leave the premises, and where a local run writes the same thing."""
+
+    node: str
+    output: str
+    type: str
+    local_path: str
+
+
+# Aggregates and the model only: the residency rule allows nothing else off the edge datastore.
+# The model comes back as a plain folder (it holds the MLflow model files): azure-ai-ml 1.35.2 cannot download
+# an `mlflow_model` output (`jobs.download` raises TypeError building its model-URI request), while folders
+# download through the data path. The train step's own output stays `mlflow_model`.
+RETURNED = {
+    "model": ReturnedOutput("train", "model", "uri_folder", MODEL_DIR),
+    "metrics": ReturnedOutput("evaluate", "metrics", "uri_file", METRICS_FILE),
+    "plots": ReturnedOutput("evaluate", "plots", "uri_folder", PLOTS_DIR),
+}
+
+
+def pipeline_inputs(root: Path, declared: list[str], pipeline_file: Path) -> dict[str, Any]:
+    """Values for the pipeline's `<section>_<key>` inputs, taken from params.yaml."""
+    params = load_params(root).model_dump(exclude={"gate"})
+    values: dict[str, Any] = {}
+    for name in declared:
+        section, _, key = name.partition("_")
+        if section not in params or key not in params[section]:
+            known = ", ".join(f"{s}_{k}" for s, keys in params.items() for k in keys)
+            raise EdgeTrainError(
+                f"{pipeline_file}: inputs.{name}: no params.yaml value {section}.{key} to fill it with",
+                hint=f"name pipeline inputs <params section>_<key> (known: {known}), or add {section}.{key} "
+                "to params.yaml and ml/steps/params.py",
+            )
+        values[name] = params[section][key]
+    return values
+
+
+def lineage_tags(root: Path, pipeline_file: Path) -> dict[str, str]:
+    return {
+        "edge_train.git_commit": git_commit(root),
+        "edge_train.data_hash": data_hash(root),
+        "edge_train.params_hash": params_hash(root),
+        "edge_train.pipeline": pipeline_file.relative_to(root).as_posix(),
+    }
+
+
+def _load(pipeline_file: Path, overrides: list[dict[str, Any]]) -> PipelineJob:
+    from azure.ai.ml import load_job
+    from azure.ai.ml.entities import PipelineJob
+
+    try:
+        job = load_job(pipeline_file, params_override=overrides)
+    except Exception as exc:  # the SDK raises many types (marshmallow, ValidationException, YAML errors)
+        raise EdgeTrainError(
+            f"{pipeline_file}: azure-ai-ml cannot load it: {exc}".splitlines()[0],
+            hint="fix the YAML (`edge-train pipeline validate` names the key)",
+        ) from None
+    if not isinstance(job, PipelineJob):
+        raise EdgeTrainError(
+            f"{pipeline_file}: type is {job.type!r}, expected pipeline",
+            hint="submit a pipeline YAML such as pipelines/train.yml",
+        )
+    return job
+
+
+def build_pipeline_job(root: Path, settings: Settings, pipeline_file: Path) -> PipelineJob:
+    """The job `submit` sends: the YAML plus params, compute, experiment, tags and returned outputs."""
+    import yaml
+
+    pipeline_file = pipeline_file if pipeline_file.is_absolute() else root / pipeline_file
+    if not pipeline_file.is_file():
+        raise EdgeTrainError(
+            f"{pipeline_file}: file not found", hint="pass a pipeline YAML, e.g. pipelines/train.yml"
+        )
+    declared = list((yaml.safe_load(pipeline_file.read_text(encoding="utf-8")) or {}).get("inputs") or {})
+    overrides: list[dict[str, Any]] = [
+        {f"inputs.{name}": value} for name, value in pipeline_inputs(root, declared, pipeline_file).items()
+    ]
+    overrides += [
+        {"settings.default_compute": f"azureml:{settings.azure.compute}"},
+        {"experiment_name": settings.model.name},
+        {"tags": lineage_tags(root, pipeline_file)},
+        {"outputs": {name: {"type": out.type} for name, out in RETURNED.items()}},
+    ]
+    overrides += [
+        {f"jobs.{out.node}.outputs.{out.output}": f"${{{{parent.outputs.{name}}}}}"}
+        for name, out in RETURNED.items()
+    ]
+    job = _load(pipeline_file, overrides)
+    check_residency(job, settings.azure.edge_datastore, pipeline_file)
+    return job
+
+
+def check_residency(job: PipelineJob, edge_datastore: str, pipeline_file: Path) -> None:
+    """Every node output that is not a returned output must live on the edge datastore (rows stay home)."""
+    returned = {(out.node, out.output) for out in RETURNED.values()}
+    prefix = f"azureml://datastores/{edge_datastore}/"
+    for node_name, node in job.jobs.items():
+        for output_name, output in node.outputs.items():
+            if (node_name, output_name) in returned:
+                continue
+            path = getattr(output, "path", None) or getattr(getattr(output, "_data", None), "path", None)
+            if not path or not str(path).startswith(prefix):
+                raise EdgeTrainError(
+                    f"{pipeline_file}: jobs.{node_name}.outputs.{output_name}: would be written to "
+                    f"{path or 'the workspace default (cloud) datastore'}, but it carries data that must "
+                    "stay on premises",
+                    hint=f"set its path to {prefix}edge-train/${{{{name}}}}/{output_name} "
+                    f"(azure.edge_datastore = {edge_datastore!r} in edge-train.toml)",
+                )

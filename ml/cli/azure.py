@@ -1,0 +1,139 @@
+"""`edge-train init`, `doctor`, `submit` and `azure attach`: the Azure half, one command each.
+
+azure-ai-ml is imported inside the commands only, so `edge-train --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Azure ML on the edge: attach the Arc-enabled Kubernetes compute and the edge datastore.",
+    no_args_is_help=True,
+)
+
+
+@app.command("attach")
+def attach() -> None:
+    """Create or update the edge compute (infra/compute.yml) and edge datastore (infra/datastore.yml)."""
+    from ml.azure.attach import attach as attach_all
+    from ml.azure.client import workspace_client
+    from ml.config import load_settings
+    from ml.paths import repo_root
+
+    root = repo_root()
+    settings = load_settings(root)
+    attach_all(workspace_client(settings.azure), root, settings)
+
+
+def submit(
+    pipeline: Path = typer.Argument(Path("pipelines/train.yml"), help="the pipeline YAML"),
+    wait: bool = typer.Option(False, "--wait", help="follow the job and download model and metrics"),
+    poll: float = typer.Option(15.0, min=1.0, help="seconds between status checks"),
+    timeout: float = typer.Option(6 * 3600, min=1.0, help="give up following after this many seconds"),
+) -> None:
+    """Run the pipeline as an Azure ML job on the edge compute, with the hyperparameters in params.yaml."""
+    from ml import console
+    from ml.azure.client import workspace_client
+    from ml.azure.job import build_pipeline_job
+    from ml.azure.submit import download_returned, follow
+    from ml.azure.submit import submit as submit_job
+    from ml.config import load_settings
+    from ml.paths import repo_root
+
+    root = repo_root()
+    settings = load_settings(root)
+    job = build_pipeline_job(root, settings, pipeline)
+    console.done(f"built the job from {pipeline} (outputs with data stay on {settings.azure.edge_datastore})")
+    client = workspace_client(settings.azure)
+    created = submit_job(client, job)
+    if not wait:
+        console.skipped("follow and download", "--wait was not given")
+        return
+    follow(client, created.name, poll_seconds=poll, timeout_seconds=timeout)
+    download_returned(client, created.name, root)
+
+
+def init(
+    model_name: str = typer.Option("", help="registered model name"),
+    subscription_id: str = typer.Option("", help="Azure subscription id"),
+    tenant_id: str = typer.Option("", help="Entra ID tenant id"),
+    client_id: str = typer.Option("", help="client id of the app registration GitHub Actions logs in as"),
+    resource_group: str = typer.Option("", help="resource group of the workspace"),
+    workspace: str = typer.Option("", help="Azure ML workspace name"),
+    compute: str = typer.Option("", help="name of the attached edge compute"),
+    arc_cluster_id: str = typer.Option("", help="resource id of the Arc-enabled Kubernetes cluster"),
+    storage_endpoint: str = typer.Option(
+        "", help="https://<account>.blob.<region>.<fqdn> on Azure Stack Hub"
+    ),
+    container: str = typer.Option("", help="blob container for DVC data and edge outputs"),
+    acr: str = typer.Option("", help="Azure Container Registry name (lowercase, without .azurecr.io)"),
+    github_repo: str = typer.Option("", help="owner/name on GitHub (default: from the origin remote)"),
+) -> None:
+    """Personalise this fork in edge-train.toml and print the OIDC and role commands to run once."""
+    from ml import console
+    from ml.azure.init import github_repo as origin_repo
+    from ml.azure.init import oidc_commands, write_settings
+    from ml.azure.names import account_of
+    from ml.paths import repo_root
+
+    root = repo_root()
+    settings = write_settings(
+        root,
+        {
+            "model": {"name": model_name},
+            "azure": {
+                "subscription_id": subscription_id,
+                "tenant_id": tenant_id,
+                "client_id": client_id,
+                "resource_group": resource_group,
+                "workspace": workspace,
+                "compute": compute,
+                "arc_cluster_id": arc_cluster_id,
+                "acr": acr,
+            },
+            "storage": {
+                "blob_endpoint": storage_endpoint.rstrip("/"),
+                "container": container,
+                "account": account_of(storage_endpoint) if storage_endpoint else "",
+            },
+            "image": {"registry": f"{acr}.azurecr.io" if acr else ""},
+        },
+    )
+    repo = github_repo or origin_repo(root)
+    if not repo:
+        console.warn("no GitHub origin remote: the commands below say <owner>/<repo>; pass --github-repo")
+    console.info("Run once (an admin of the subscription and the GitHub repository):")
+    for command in oidc_commands(settings, repo or "<owner>/<repo>"):
+        console.console.print(f"    {command}", markup=False)
+    console.info("Then check everything with: edge-train doctor")
+
+
+def doctor() -> None:
+    """Check every prerequisite of the Azure run (config, credentials, storage, workspace, compute)."""
+    import os
+
+    from rich.markup import escape
+
+    from ml.azure.client import workspace_client
+    from ml.azure.doctor import az_cli_logged_in, run_checks
+    from ml.console import console
+    from ml.errors import EdgeTrainError
+    from ml.paths import repo_root
+
+    checks = run_checks(repo_root(), os.environ, az_cli_logged_in(), lambda s: workspace_client(s.azure))
+    marks = {"ok": "[green]✓[/green]", "fail": "[red]✗[/red]", "skip": "[yellow]↷[/yellow]"}
+    for check in checks:
+        if check.status == "skip":
+            console.print(f"{marks['skip']} {check.name} [dim]— skipped: {check.fix}[/dim]")
+            continue
+        console.print(f"{marks[check.status]} {check.name}: {escape(check.detail)}")
+        if check.status == "fail":
+            console.print(f"    fix: {escape(check.fix)}")
+    failures = sum(check.status == "fail" for check in checks)
+    if failures:
+        raise EdgeTrainError(
+            f"{failures} prerequisite(s) missing", hint="apply the fixes above, then run doctor again"
+        )

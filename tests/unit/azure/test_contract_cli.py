@@ -1,0 +1,53 @@
+"""`edge-train submit --wait` end to end against the fake Azure: build, submit, follow, download."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ml.cli import app, run_app
+
+from .fake_azure import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE, FakeAzure, FakeCredential
+
+
+@pytest.fixture
+def configured(with_local_state: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (with_local_state / "edge-train.toml").write_text(
+        f'[azure]\nsubscription_id = "{SUBSCRIPTION}"\nresource_group = "{RESOURCE_GROUP}"\n'
+        f'workspace = "{WORKSPACE}"\ncompute = "ash-k3s"\n'
+    )
+    monkeypatch.setattr("ml.azure.client.default_credential", FakeCredential)
+    return with_local_state
+
+
+def test_submit_wait_leaves_model_and_metrics_where_a_local_run_does(
+    configured: Path, fake_azure: FakeAzure, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_azure.job_states = ["Running", "Completed"]
+    fake_azure.job_outputs = {
+        "model": ("uri_folder", {"MLmodel": b"flavors: {}"}),
+        "metrics": ("uri_file", {"metrics.json": b'{"roc_auc": 0.98}'}),
+        "plots": ("uri_folder", {"roc.json": b"[]"}),
+    }
+
+    code = run_app(app, ["submit", "pipelines/train.yml", "--wait", "--poll", "1"])
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert json.loads((configured / "reports" / "metrics.json").read_text()) == {"roc_auc": 0.98}
+    assert (configured / "artifacts" / "model" / "MLmodel").is_file()
+    assert "https://ml.azure.com/runs/" in out and "Completed" in out
+
+
+def test_submit_without_workspace_settings_says_to_run_init(
+    with_local_state: Path, fake_azure: FakeAzure, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_app(app, ["submit"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "azure.subscription_id, azure.resource_group, azure.workspace not set" in err
+    assert "edge-train init" in err
+    assert fake_azure.requests == []

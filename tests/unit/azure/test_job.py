@@ -1,0 +1,110 @@
+"""The job `edge-train submit` sends: pipelines/train.yml plus params, compute, tags and returned outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ml.azure.job import RETURNED, build_pipeline_job
+from ml.config import Settings
+from ml.errors import EdgeTrainError
+
+PIPELINE = Path("pipelines/train.yml")
+
+
+def rest(job) -> dict:
+    return job._to_rest_object().as_dict()["properties"]
+
+
+def test_hyperparameters_come_from_params_yaml(clone: Path, settings: Settings) -> None:
+    params = yaml.safe_load((clone / "params.yaml").read_text())
+    params["train"]["C"] = 0.25
+    (clone / "params.yaml").write_text(yaml.safe_dump(params))
+
+    inputs = rest(build_pipeline_job(clone, settings, PIPELINE))["inputs"]
+
+    assert inputs["train_C"]["value"] == "0.25"
+    assert inputs["prepare_seed"]["value"] == "42"
+    assert inputs["train_solver"]["value"] == "lbfgs"
+
+
+def test_compute_experiment_and_lineage_tags_come_from_settings_and_git(
+    clone: Path, settings: Settings
+) -> None:
+    body = rest(build_pipeline_job(clone, settings, PIPELINE))
+
+    assert body["settings"]["default_compute"] == "ash-k3s"
+    assert body["experimentName"] == "breast-cancer-classifier"
+    assert len(body["tags"]["edge_train.git_commit"]) == 40
+    assert body["tags"]["edge_train.data_hash"] == yaml.safe_load((clone / "data.dvc").read_text())["outs"][
+        0
+    ]["md5"].removesuffix(".dir")
+    assert len(body["tags"]["edge_train.params_hash"]) == 16
+
+
+def test_only_model_metrics_and_plots_are_returned_and_data_outputs_stay_on_the_edge(
+    clone: Path, settings: Settings
+) -> None:
+    job = build_pipeline_job(clone, settings, PIPELINE)
+    body = rest(job)
+
+    assert set(body["outputs"]) == set(RETURNED) == {"model", "metrics", "plots"}
+    assert body["jobs"]["evaluate"]["outputs"]["metrics"]["value"] == "${{parent.outputs.metrics}}"
+    assert body["jobs"]["train"]["outputs"]["model"]["value"] == "${{parent.outputs.model}}"
+    for node, output in (("fetch_data", "raw_data"), ("prepare", "prepared")):
+        assert body["jobs"][node]["outputs"][output]["uri"].startswith("azureml://datastores/ash_blob/")
+
+
+def test_every_step_runs_in_the_yaml_environment(clone: Path, settings: Settings) -> None:
+    job = build_pipeline_job(clone, settings, PIPELINE)
+
+    for node in job.jobs.values():
+        assert node.component.environment.image.startswith("mcr.microsoft.com/azureml/")
+        assert node.component.environment.conda_file is not None
+
+
+def test_instance_count_and_distribution_pass_through_to_the_compute(clone: Path, settings: Settings) -> None:
+    component = clone / "components" / "train.yml"
+    spec = yaml.safe_load(component.read_text())
+    spec["resources"] = {"instance_count": 3}
+    spec["distribution"] = {"type": "pytorch", "process_count_per_instance": 2}
+    component.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+    train = build_pipeline_job(clone, settings, PIPELINE).jobs["train"]
+
+    assert train.component.resources.instance_count == 3
+    assert train.component.distribution.process_count_per_instance == 2
+
+
+def test_an_output_with_data_on_the_cloud_datastore_is_refused(clone: Path, settings: Settings) -> None:
+    pipeline = clone / PIPELINE
+    pipeline.write_text(
+        pipeline.read_text().replace(
+            "azureml://datastores/ash_blob/paths/edge-train/${{name}}/prepared",
+            "azureml://datastores/workspaceblobstore/paths/p",
+        )
+    )
+
+    with pytest.raises(EdgeTrainError) as raised:
+        build_pipeline_job(clone, settings, PIPELINE)
+
+    assert "jobs.prepare.outputs.prepared" in raised.value.message
+    assert "workspaceblobstore" in raised.value.message
+    assert "azureml://datastores/ash_blob/" in raised.value.hint
+
+
+def test_a_pipeline_input_without_a_params_value_names_file_key_and_fix(
+    clone: Path, settings: Settings
+) -> None:
+    pipeline = clone / PIPELINE
+    pipeline.write_text(
+        pipeline.read_text().replace("  train_C: 1.0\n", "  train_C: 1.0\n  train_gamma: 2\n")
+    )
+
+    with pytest.raises(EdgeTrainError) as raised:
+        build_pipeline_job(clone, settings, PIPELINE)
+
+    assert "inputs.train_gamma" in raised.value.message and "train.gamma" in raised.value.message
+    assert "params.yaml" in raised.value.hint
