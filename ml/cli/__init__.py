@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from ml.cli import azure, data, params, pipeline, release, report, run
@@ -46,14 +45,17 @@ def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
         if exc.hint:
             err_console.print(f"[dim]hint:[/dim] {escape(exc.hint)}")
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         return 130
+    except typer.TyperException as exc:  # usage errors; typer vendors its own click, so not click's classes
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        return getattr(exc, "exit_code", 2)
     return result if isinstance(result, int) else 0
 
 

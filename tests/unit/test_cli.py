@@ -32,3 +32,13 @@ def test_a_user_error_is_one_message_with_a_hint_and_exit_code_1(tmp_path):
     assert "error:" in result.stderr and "train.max_iters: unknown key" in result.stderr
     assert "hint:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_usage_error_names_the_option_with_exit_code_2_and_no_traceback():
+    # typer vendors its own click, whose usage errors are not click's classes: they once showed tracebacks.
+    for args in (["data", "synth", "--rows", "1"], ["run", "--bogus"], ["no-such-command"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ml", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 2, args
+        assert "Error:" in result.stderr and "Traceback" not in result.stderr, result.stderr
