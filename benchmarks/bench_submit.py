@@ -55,18 +55,20 @@ def run() -> str:
         walked = sum(1 for path in ROOT.rglob("*") if path.is_file())
         build_s = _best(lambda: build_pipeline_job(ROOT, Settings(), Path("pipelines/train.yml")))
     components = len(list((ROOT / "components").glob("*.yml")))
-    return "\n".join([
-        "## Submit: job build and code snapshot (`bench_submit`)",
-        "",
-        "| what | seconds (best of 3) | ratio vs fresh clone |",
-        "| --- | ---: | ---: |",
-        f"| snapshot listing, fresh clone ({clone_files} files uploaded) | {clone_s:.3f} | 1.0x |",
-        f"| snapshot listing, this checkout ({checkout_files} files uploaded, {walked} walked) "
-        f"| {checkout_s:.3f} | {checkout_s / clone_s:.0f}x |",
-        f"| build the job from pipelines/train.yml (offline) | {build_s:.3f} | - |",
-        "",
-        f"The SDK lists the snapshot at least once per component ({components} here), so a checkout with "
-        f"`.venv/` inside adds at least {components * (checkout_s - clone_s):.0f} s to every submit. "
-        "Submitting from CI (a fresh clone) avoids it; on a laptop, a virtualenv outside the repository "
-        "does.",
-    ])
+    return "\n".join(
+        [
+            "## Submit: job build and code snapshot (`bench_submit`)",
+            "",
+            "| what | seconds (best of 3) | ratio vs fresh clone |",
+            "| --- | ---: | ---: |",
+            f"| snapshot listing, fresh clone ({clone_files} files uploaded) | {clone_s:.3f} | 1.0x |",
+            f"| snapshot listing, this checkout ({checkout_files} files uploaded, {walked} walked) "
+            f"| {checkout_s:.3f} | {checkout_s / clone_s:.0f}x |",
+            f"| build the job from pipelines/train.yml (offline) | {build_s:.3f} | - |",
+            "",
+            f"The SDK lists the snapshot at least once per component ({components} here), so a checkout with "
+            f"`.venv/` inside adds at least {components * (checkout_s - clone_s):.0f} s to every submit. "
+            "Submitting from CI (a fresh clone) avoids it; on a laptop, a virtualenv outside the repository "
+            "does.",
+        ]
+    )
