@@ -69,7 +69,7 @@ def _publish(root: Path, rel: Release, context: Path) -> None:
 
 
 def register_and_version(root: Path, version: str | None = None) -> Release:
-    from ml.release.register import register_local
+    from ml.release.register import azure_version_registered, register_local
     from ml.release.version import create_version
 
     settings = load_settings(root)
@@ -81,6 +81,8 @@ def register_and_version(root: Path, version: str | None = None) -> Release:
         from ml.release.register import azure_ml_client, register_azure
 
         fields["azureml_version"] = register_azure(root, azure_ml_client(root))
+    elif azureml_version := azure_version_registered(root, settings.model.name, lineage.model_hash):
+        fields["azureml_version"] = azureml_version  # `edge-train register --target azure` ran before
     tag, created = create_version(root, settings.model.name, fields, version)
     if created:
         console.done(f"tagged {tag} on {lineage.git_commit[:12]} (GTO format: `gto show` lists it)")
