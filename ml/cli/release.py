@@ -87,7 +87,7 @@ def push() -> None:
 
     root = repo_root()
     rel = register_and_version(root)
-    push_image(root, rel, write_package(root, rel), retry_failed_build=True)
+    push_image(root, rel, write_package(root, rel), retry_failed_build=True, required=True)
 
 
 COMMANDS = {"register": register, "version": version, "promote": promote, "package": package, "push": push}
