@@ -28,25 +28,45 @@ def register(
         raise typer.BadParameter("choose local or azure", param_hint="--target")
 
 
+PUSH_HELP = (
+    "push the tag to origin; with GITHUB_TOKEN set and an https GitHub origin the token authenticates the "
+    "push through git's environment (never the command line or .git/config)"
+)
+
+
 def version(
     number: str = typer.Option(None, "--version", help="force vX.Y.Z instead of the automatic bump"),
+    push: bool = typer.Option(False, "--push", help=PUSH_HELP),
 ) -> None:
     """Tag the model `<model>@vX.Y.Z` (GTO format): minor bump on retraining, major on a new signature."""
     from ml.paths import repo_root
     from ml.release.pipeline import register_and_version
 
-    register_and_version(repo_root(), number)
+    root = repo_root()
+    rel = register_and_version(root, number)
+    if push:
+        from ml.release.gitpush import push_tags
+
+        push_tags(root, [rel.ref])
 
 
 def promote(
-    ref: str = typer.Argument(..., help="<model>@vX.Y.Z, as listed by `gto show`"),
-    stage: str = typer.Option(..., help="the stage to assign, e.g. prod"),
+    ref: str = typer.Argument(
+        ..., help="<model>@vX.Y.Z, or vX.Y.Z / X.Y.Z of the model named in edge-train.toml"
+    ),
+    stage: str = typer.Option("production", help="the stage; `production` is what the report reads"),
+    push: bool = typer.Option(False, "--push", help=PUSH_HELP.replace("the tag", "the stage tag")),
 ) -> None:
-    """Assign a stage: GTO's stage tag plus the MLflow registry alias of the same name."""
+    """Assign a stage: GTO's stage tag, the MLflow alias of the same name, and a stage tag in Azure ML."""
     from ml.paths import repo_root
     from ml.release.promote import promote_version
 
-    promote_version(repo_root(), ref, stage)
+    root = repo_root()
+    tag = promote_version(root, ref, stage)
+    if push:
+        from ml.release.gitpush import push_tags
+
+        push_tags(root, [tag])
 
 
 def package() -> None:
@@ -67,7 +87,7 @@ def push() -> None:
 
     root = repo_root()
     rel = register_and_version(root)
-    push_image(root, rel, write_package(root, rel), retry_failed_build=True)
+    push_image(root, rel, write_package(root, rel), retry_failed_build=True, required=True)
 
 
 COMMANDS = {"register": register, "version": version, "promote": promote, "package": package, "push": push}

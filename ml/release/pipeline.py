@@ -69,7 +69,7 @@ def _publish(root: Path, rel: Release, context: Path) -> None:
 
 
 def register_and_version(root: Path, version: str | None = None) -> Release:
-    from ml.release.register import register_local
+    from ml.release.register import azure_version_registered, register_local
     from ml.release.version import create_version
 
     settings = load_settings(root)
@@ -81,6 +81,8 @@ def register_and_version(root: Path, version: str | None = None) -> Release:
         from ml.release.register import azure_ml_client, register_azure
 
         fields["azureml_version"] = register_azure(root, azure_ml_client(root))
+    elif azureml_version := azure_version_registered(root, settings.model.name, lineage.model_hash):
+        fields["azureml_version"] = azureml_version  # `edge-train register --target azure` ran before
     tag, created = create_version(root, settings.model.name, fields, version)
     if created:
         console.done(f"tagged {tag} on {lineage.git_commit[:12]} (GTO format: `gto show` lists it)")
@@ -122,12 +124,28 @@ def package(root: Path, rel: Release) -> Path:
     return context
 
 
-def push_image(root: Path, rel: Release, context: Path, retry_failed_build: bool = True) -> str | None:
-    """Build and push unless the destination already holds this context; return the manifest digest."""
+def push_image(
+    root: Path, rel: Release, context: Path, retry_failed_build: bool = True, required: bool = False
+) -> str | None:
+    """Build and push unless the destination already holds this context; return the manifest digest.
+
+    `required` (the `edge-train push` command): a configured registry that this machine cannot build for is
+    an error, not a skip, so a workflow step that should publish the image cannot pass without doing it.
+    """
     from ml.serving.context import context_digest
 
     settings = load_settings(root)
     why_not = image.missing_tool()
+    if why_not and required and settings.image.registry:
+        raise _unpromoted(
+            EdgeTrainError(
+                f"cannot build the image for {settings.image.registry}: {why_not}",
+                hint="run `edge-train push` where buildah and skopeo run as root (a self-hosted runner, or "
+                "root in a container); the build context is in " + str(context),
+            ),
+            rel,
+            root,
+        )
     if why_not:
         console.skipped("build and push the image", f"{escape(why_not)}; the build context is in {context}")
         return None

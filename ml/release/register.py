@@ -71,14 +71,36 @@ def register_azure(root: Path, ml_client) -> str:
     name = load_settings(root).model.name
     for existing in ml_client.models.list(name=name):
         if (existing.tags or {}).get("edge_train.model_hash") == lineage.model_hash:
-            console.skipped(f"register {name} in Azure ML",
-                            f"the workspace already has this model as version {existing.version}")
+            console.skipped(
+                f"register {name} in Azure ML",
+                f"the workspace already has this model as version {existing.version}",
+            )
+            _remember_azure(root, name, str(existing.version), lineage.model_hash)
             return str(existing.version)
-    model = Model(path=str(root / MODEL_DIR), type=AssetTypes.MLFLOW_MODEL, name=name, tags=lineage.tags(),
-                  description=f"edge-train model {lineage.model_hash[:12]} from commit {lineage.git_commit}")
+    model = Model(
+        path=str(root / MODEL_DIR),
+        type=AssetTypes.MLFLOW_MODEL,
+        name=name,
+        tags=lineage.tags(),
+        description=f"edge-train model {lineage.model_hash[:12]} from commit {lineage.git_commit}",
+    )
     created = ml_client.models.create_or_update(model)
     console.done(f"registered {name} version {created.version} in the Azure ML model registry")
+    _remember_azure(root, name, str(created.version), lineage.model_hash)
     return str(created.version)
+
+
+def _remember_azure(root: Path, name: str, version: str, model_hash: str) -> None:
+    """Remember the Azure ML version: `edge-train version` after `register --target azure` records it."""
+    update_state(root, registered_azure={"name": name, "version": version, "model_hash": model_hash})
+
+
+def azure_version_registered(root: Path, name: str, model_hash: str) -> str | None:
+    """The Azure ML version `register --target azure` gave this model identity on this machine, if any."""
+    cached = read_state(root).get("registered_azure", {})
+    if cached.get("name") == name and cached.get("model_hash") == model_hash:
+        return str(cached["version"])
+    return None
 
 
 def azure_ml_client(root: Path):
@@ -86,10 +108,16 @@ def azure_ml_client(root: Path):
     settings = load_settings(root).azure
     missing = [k for k in ("subscription_id", "resource_group", "workspace") if not getattr(settings, k)]
     if missing:
-        raise EdgeTrainError(f"edge-train.toml [azure] is missing {', '.join(missing)}",
-                             hint="set them to the Azure ML workspace the model registers in")
+        raise EdgeTrainError(
+            f"edge-train.toml [azure] is missing {', '.join(missing)}",
+            hint="set them to the Azure ML workspace the model registers in",
+        )
     from azure.ai.ml import MLClient
     from azure.identity import DefaultAzureCredential
 
-    return MLClient(DefaultAzureCredential(exclude_interactive_browser_credential=True),
-                    settings.subscription_id, settings.resource_group, settings.workspace)
+    return MLClient(
+        DefaultAzureCredential(exclude_interactive_browser_credential=True),
+        settings.subscription_id,
+        settings.resource_group,
+        settings.workspace,
+    )

@@ -125,7 +125,7 @@ def promote(root: Path, name: str, version: str, stage: str) -> tuple[str, bool]
     check_name(name)
     if not NAME.match(stage):
         raise EdgeTrainError(
-            f"stage {stage!r} is not a valid GTO stage name", hint="for example prod or staging"
+            f"stage {stage!r} is not a valid GTO stage name", hint="for example production or staging"
         )
     target = next((v for v in list_versions(root, name) if v.version == version), None)
     if target is None:

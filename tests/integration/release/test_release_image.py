@@ -267,16 +267,17 @@ def test_a_registry_that_refuses_the_push_leaves_the_version_unpromoted(
         assert failed.returncode != 0
         assert "pushing to" in failed.stderr and "stays unpromoted" in failed.stderr
         assert "Traceback" not in failed.stderr
-        refused = edge_train(repo, "promote", f"{NAME}@v1.0.0", "--stage", "prod", check=False)
+        refused = edge_train(repo, "promote", f"{NAME}@v1.0.0", "--stage", "production", check=False)
         assert refused.returncode != 0 and "not promoted" in refused.stderr
         assert not subprocess.run(
-            ["git", "tag", "-l", f"{NAME}#prod#*"], cwd=repo, capture_output=True, text=True
+            ["git", "tag", "-l", f"{NAME}#production#*"], cwd=repo, capture_output=True, text=True
         ).stdout.strip()
     finally:
         write_settings(repo, registry)
     edge_train(repo, "push")
-    promoted = edge_train(repo, "promote", f"{NAME}@v1.0.0", "--stage", "prod")
-    assert f"tag {NAME}#prod#1" in promoted.stdout and f"MLflow alias {NAME}@prod" in promoted.stdout
+    promoted = edge_train(repo, "promote", f"{NAME}@v1.0.0", "--stage", "production")
+    assert f"tag {NAME}#production#1" in promoted.stdout
+    assert f"MLflow alias {NAME}@production → version" in promoted.stdout
 
 
 def test_an_invalid_image_name_is_refused_before_anything_is_built(repo: Path, first_push, registry: str):

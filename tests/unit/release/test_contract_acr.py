@@ -101,3 +101,41 @@ def test_the_refresh_token_reaches_buildah_in_a_private_authfile_only() -> None:
 def test_only_azurecr_hosts_get_an_acr_login() -> None:
     assert is_acr("myacr.azurecr.io") and is_acr("myacr.azurecr.io/team")
     assert not is_acr("127.0.0.1:5000") and not is_acr("ghcr.io")
+
+
+@pytest.mark.parametrize("registry", ["myacr.azurecr.io", "myacr.azurecr.io/team"])
+def test_contract_push_logs_in_to_acr_through_the_token_exchange(acr, monkeypatch, registry: str) -> None:
+    """`edge-train push` to `[image] registry = "<acr>.azurecr.io"`: Entra ID token → exchange → authfile."""
+    import base64
+
+    from ml.config import Settings
+    from ml.release import acr as acr_module
+    from ml.release.pipeline import _credentials
+
+    fake, url = acr
+    real_exchange = acr_module.exchange_refresh_token
+    monkeypatch.setattr(acr_module, "entra_token", lambda scope=acr_module.ARM_SCOPE: "entra-access-token")
+    monkeypatch.setattr(
+        acr_module,
+        "exchange_refresh_token",
+        lambda reg, token, tenant=None: real_exchange(reg, token, tenant, base_url=url),
+    )
+    with _credentials(Settings(image={"registry": registry})) as authfile:
+        auth = json.loads(authfile.read_text())["auths"]["myacr.azurecr.io"]["auth"]
+        assert base64.b64decode(auth).decode() == f"{ACR_USERNAME}:acr-refresh"
+        assert oct(authfile.stat().st_mode & 0o777) == "0o600"
+    assert not authfile.exists()
+    ((path, _, form),) = fake.requests
+    assert path == "/oauth2/exchange" and form["access_token"] == ["entra-access-token"]
+    assert form["service"] == ["myacr.azurecr.io"]
+
+
+@pytest.mark.parametrize("registry", ["", "127.0.0.1:5000"])
+def test_no_acr_login_for_layouts_and_loopback_registries(monkeypatch, registry: str) -> None:
+    from ml.config import Settings
+    from ml.release import acr as acr_module
+    from ml.release.pipeline import _credentials
+
+    monkeypatch.setattr(acr_module, "entra_token", lambda *a: pytest.fail("asked Entra ID for a token"))
+    with _credentials(Settings(image={"registry": registry})) as authfile:
+        assert authfile is None

@@ -69,3 +69,14 @@ def test_registering_without_a_trained_model_says_how_to_train(tmp_path: Path) -
     with pytest.raises(EdgeTrainError, match="no trained model") as info:
         register_azure(tmp_path, SimpleNamespace(models=FakeModels()))
     assert "edge-train run" in info.value.hint
+
+
+def test_the_azure_ml_version_is_remembered_for_the_version_tag(trained: Path) -> None:
+    """`register --target azure` then `version` (train.yml): the tag must record the Azure ML version."""
+    from ml.release.register import azure_version_registered
+
+    client = SimpleNamespace(models=FakeModels())
+    assert azure_version_registered(trained, "breast-cancer-classifier", "a" * 32) is None
+    register_azure(trained, client)
+    assert azure_version_registered(trained, "breast-cancer-classifier", "a" * 32) == "1"
+    assert azure_version_registered(trained, "breast-cancer-classifier", "b" * 32) is None  # another model

@@ -40,6 +40,9 @@ def test_the_source_label_never_carries_credentials_from_the_clone_url(tmp_path:
     from ml.release.pipeline import _source_url
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    subprocess.run(["git", "remote", "add", "origin", "https://x-access-token:ghs_secret@github.com/o/r.git"],
-                   cwd=tmp_path, check=True)
+    subprocess.run(
+        ["git", "remote", "add", "origin", "https://x-access-token:ghs_secret@github.com/o/r.git"],
+        cwd=tmp_path,
+        check=True,
+    )
     assert _source_url(tmp_path) == "https://github.com/o/r.git"
