@@ -66,9 +66,21 @@ def missing_tool() -> str | None:
     for tool, package in (("buildah", "buildah"), ("skopeo", "skopeo")):
         if not shutil.which(tool):
             return f"{tool} is not installed (apt-get install {package}; GitHub's Ubuntu runners have it)"
-    if os.geteuid() != 0:
-        return "buildah with vfs storage and chroot isolation needs root here (or use docker buildx)"
+    if os.geteuid() != 0 and not _rootless_buildah_works():
+        return (
+            "buildah needs root, or a user-namespace range for this user: "
+            "sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER"
+        )
     return None
+
+
+def _rootless_buildah_works() -> bool:
+    """Non-root users build rootless when the kernel and /etc/subuid allow a user namespace, as on GitHub."""
+    try:
+        probe = subprocess.run(["buildah", "unshare", "true"], capture_output=True, timeout=15, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return probe.returncode == 0
 
 
 def remote_image(dest: Destination, authfile: Path | None = None) -> dict | None:
