@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,7 +53,7 @@ def test_the_log_records_each_request_with_its_version_status_and_bytes(stack: S
     before = len(stack.gate.requests())
     container = client(stack, api_version=ASH_MAX_API_VERSION).create_container(f"g{uuid.uuid4().hex[:10]}")
     container.upload_blob("b", b"x" * 1234)
-    logged = stack.gate.requests()[before:]
+    logged = _wait_for_log_entries(stack, before, 2)
     assert [(r["method"], r["x_ms_version"], r["status"]) for r in logged] == [
         ("PUT", ASH_MAX_API_VERSION, 201),
         ("PUT", ASH_MAX_API_VERSION, 201),
@@ -74,3 +75,11 @@ def test_an_unreachable_upstream_is_a_502_not_a_hang(tmp_path: Path) -> None:
         assert getattr(failed.value, "status_code", 502) == 502
     finally:
         gate.stop()
+
+
+def _wait_for_log_entries(stack: Stack, before: int, count: int) -> list[dict[str, object]]:
+    """The gate logs a request after answering it, so the client can be faster than the log line."""
+    deadline = time.monotonic() + 5
+    while len(logged := stack.gate.requests()[before:]) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return logged
