@@ -241,10 +241,17 @@ def run() -> str:
             f"| {name} ({mb:.0f} MiB) | {push:.1f} s ({mb / push:.1f} MiB/s) | {up:.1f} s | "
             f"**{push / up:.2f}x** | {pull:.1f} s | {down:.1f} s | **{pull / down:.2f}x** |"
         )
+    missed = [
+        f"{kind} of {name} ({ratio:.2f}x)"
+        for name, _, push, up, pull, down, _, _ in rows
+        for kind, ratio in (("push", push / up), ("pull", pull / down))
+        if ratio > 1.5
+    ]
+    lines += ["", f"Over the goal: {', '.join(missed)}." if missed else "Every ratio meets the goal."]
     lines += [
         "",
         "Where DVC's time goes (first to last request at the gate = transfers; the rest is start-up, "
-        "index, hashing and checkout):",
+        "index, hashing and checkout; what can be tuned: docs/data.md §5):",
         "",
     ]
     for name, _, push, _, pull, _, push_span, pull_span in rows:
