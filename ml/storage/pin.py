@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+DEFAULT_API_VERSION = "2019-07-07"  # = StorageSettings().api_version; a unit test keeps the two equal
 ENV_API_VERSION = "EDGE_TRAIN_STORAGE_API_VERSION"
 ENV_CA_BUNDLE = "EDGE_TRAIN_STORAGE_CA_BUNDLE"
 PUBLIC_AZURE_SUFFIX = ".core.windows.net"
@@ -44,29 +45,60 @@ class Pin:
 
 def resolve_pin(cwd: Path | None = None) -> Pin:
     """The pin for a process started in `cwd`: environment, else the repository's edge-train.toml."""
-    from ml.config import StorageSettings
-
     if ENV_API_VERSION in os.environ:
         version = os.environ[ENV_API_VERSION].strip() or None
         return Pin(version, _ca_bundle(None, None), explicit=True)
-    root, storage = _repository_storage(cwd or Path.cwd())
-    if storage is None:
-        storage = StorageSettings()
-    return Pin(storage.api_version.strip() or None, _ca_bundle(root, storage.ca_bundle))
+    root, api_version, ca_bundle = _repository_storage(cwd or Path.cwd())
+    return Pin(api_version.strip() or None, _ca_bundle(root, ca_bundle))
 
 
-def _repository_storage(cwd: Path) -> tuple[Path | None, Any]:
-    from ml.config import load_settings
+def _repository_storage(cwd: Path) -> tuple[Path | None, str, str]:
+    """(root, api_version, ca_bundle) from the repository around `cwd`, defaults outside one."""
     from ml.errors import EdgeTrainError
     from ml.paths import repo_root
 
     try:
         root = repo_root(cwd)
-        return root, load_settings(root).storage
+    except EdgeTrainError:
+        return None, DEFAULT_API_VERSION, ""
+    plain = _plain_storage_keys(root)
+    if plain is not None:
+        return root, *plain
+    from ml.config import load_settings  # pydantic: only for files the quick read cannot vouch for
+
+    try:
+        storage = load_settings(root).storage
+        return root, storage.api_version, storage.ca_bundle
     except EdgeTrainError as exc:
-        if "no params.yaml" not in exc.message:
-            sys.stderr.write(f"edge-train: storage pin uses its defaults: {exc}\n")
-        return None, None
+        sys.stderr.write(f"edge-train: storage pin uses its defaults: {exc}\n")
+        return None, DEFAULT_API_VERSION, ""
+
+
+def _plain_storage_keys(root: Path) -> tuple[str, str] | None:
+    """`[storage] api_version, ca_bundle` read with tomllib alone, or None when the file does not parse or
+    holds other types there (then the validated settings decide and report the problem).
+
+    Every `dvc` process that touches the remote resolves the pin; importing pydantic for it cost ~0.1 s each
+    time, for two strings.
+    """
+    import tomllib
+
+    from ml.paths import SETTINGS_FILE
+
+    path = root / SETTINGS_FILE
+    if not path.is_file():
+        return DEFAULT_API_VERSION, ""
+    try:
+        storage = tomllib.loads(path.read_text(encoding="utf-8")).get("storage", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    if not isinstance(storage, dict):
+        return None
+    api_version = storage.get("api_version", DEFAULT_API_VERSION)
+    ca_bundle = storage.get("ca_bundle", "")
+    if not isinstance(api_version, str) or not isinstance(ca_bundle, str):
+        return None
+    return api_version, ca_bundle
 
 
 def _ca_bundle(root: Path | None, configured: str | None) -> str | None:
@@ -104,6 +136,19 @@ class _RejectionReporter:
         sys.stderr.write(f"edge-train: {version_rejected_message(sent)}\n")
 
 
+def _proxy_or_netrc_configured() -> bool:
+    """Whether aiohttp's `trust_env` (azure-core's `use_env_settings`, on by default) could find anything:
+    a `*_proxy` variable or a netrc file. When it cannot, turning it off changes nothing but saves a netrc
+    lookup on a worker thread and a proxy parse for every request: a few % of the client's CPU when DVC
+    moves thousands of small files (docs/data.md)."""
+    from urllib.request import getproxies_environment
+
+    if getproxies_environment():
+        return True
+    netrc = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    return os.path.exists(netrc)
+
+
 def pinned_client_class(base: type, pin: Pin) -> type:
     """A subclass of the blob service client `base` that applies `pin` unless the caller chose otherwise."""
 
@@ -114,6 +159,8 @@ def pinned_client_class(base: type, pin: Pin) -> type:
             if pin.ca_bundle:
                 kwargs.setdefault("connection_verify", pin.ca_bundle)
             kwargs.setdefault("raw_response_hook", _RejectionReporter())
+            if not _proxy_or_netrc_configured():
+                kwargs.setdefault("use_env_settings", False)
             super().__init__(account_url, credential=credential, **kwargs)
 
     PinnedBlobServiceClient.__name__ = base.__name__

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,7 +80,18 @@ class Gate:
         if self.session:
             await self.session.close()
 
-    def record(self, request: web.Request, status: int, sent: int, received: int) -> None:
+    def record(
+        self,
+        request: web.Request,
+        status: int,
+        sent: int,
+        received: int,
+        started: float = 0.0,
+        upstream_s: float = 0.0,
+    ) -> None:
+        """One line: what came in, what went out, and when (`start` epoch s; `ms` total; `upstream_ms` until
+        the upstream's response headers, so a slow server and a slow client can be told apart)."""
+        now = time.time()
         self.log.write(
             json.dumps(
                 {
@@ -90,6 +102,9 @@ class Gate:
                     "status": status,
                     "bytes_in": sent,
                     "bytes_out": received,
+                    "start": round(started or now, 6),
+                    "ms": round(1000 * (now - started), 3) if started else 0.0,
+                    "upstream_ms": round(1000 * upstream_s, 3),
                 }
             )
             + "\n"
@@ -97,9 +112,10 @@ class Gate:
         self.log.flush()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.time()
         refused = too_new(request.headers, request.query, self.max_version)
         if refused:
-            self.record(request, 400, 0, 0)
+            self.record(request, 400, 0, 0, started)
             return rejection(*refused)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         length = request.content_length or 0
@@ -114,6 +130,7 @@ class Gate:
                 skip_auto_headers=("Content-Type", "User-Agent", "Accept-Encoding", "Accept"),
                 allow_redirects=False,
             ) as upstream:
+                upstream_s = time.time() - started
                 response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
                 for key, value in upstream.headers.items():
                     if key.lower() not in _HOP_BY_HOP:
@@ -125,10 +142,10 @@ class Gate:
                         received += len(chunk)
                         await response.write(chunk)
                 await response.write_eof()
-                self.record(request, upstream.status, length, received)
+                self.record(request, upstream.status, length, received, started, upstream_s)
                 return response
         except (TimeoutError, ClientError, ConnectionError) as exc:
-            self.record(request, 502, length, 0)
+            self.record(request, 502, length, 0, started)
             return web.Response(status=502, text=f"ASH gate: upstream unreachable: {exc}")
 
 

@@ -38,6 +38,30 @@ def test_an_empty_api_version_turns_the_pin_off(repo: Path) -> None:
     assert resolve_pin(repo).api_version is None
 
 
+def test_the_quick_read_default_is_the_settings_default() -> None:
+    from ml.config import StorageSettings
+    from ml.storage.pin import DEFAULT_API_VERSION
+
+    assert StorageSettings().api_version == DEFAULT_API_VERSION
+
+
+def test_a_storage_value_of_the_wrong_type_is_reported_and_the_defaults_apply(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "edge-train.toml").write_text("[storage]\napi_version = 2019\n")
+    assert resolve_pin(repo) == Pin("2019-07-07", None)
+    assert "storage pin uses its defaults" in capsys.readouterr().err
+
+
+def test_resolving_the_pin_does_not_import_pydantic(repo: Path) -> None:
+    (repo / "edge-train.toml").write_text('[storage]\napi_version = "2018-03-28"\n')
+    code = (
+        "import sys, pathlib; from ml.storage.pin import resolve_pin; "
+        f"print(resolve_pin(pathlib.Path({str(repo)!r})).api_version, 'pydantic' in sys.modules)"
+    )
+    assert run_python(code).split() == ["2018-03-28", "False"]
+
+
 def test_the_environment_wins_and_applies_to_public_azure_too(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -60,6 +84,23 @@ def test_pinned_clients_send_the_pinned_version_and_verify_with_the_ca_bundle() 
     client = cls.from_connection_string(f"BlobEndpoint={ASH};SharedAccessSignature=sv=2019-07-07&sig=x")
     assert client.api_version == "2019-07-07"
     assert client._config.transport.connection_config.verify == "/etc/ash-ca.pem"
+
+
+def test_without_proxy_variables_or_netrc_clients_skip_the_per_request_environment_lookups(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+
+    for name in [name for name in os.environ if name.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    cls = pinned_client_class(BlobServiceClient, Pin("2019-07-07", None))
+    assert cls(ASH)._config.transport._use_env_settings is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert cls(ASH)._config.transport._use_env_settings is True
+    monkeypatch.delenv("HTTPS_PROXY")
+    (tmp_path / "no-netrc").write_text("machine x login y password z\n")
+    assert cls(ASH)._config.transport._use_env_settings is True
 
 
 def test_an_explicit_api_version_from_the_caller_is_kept() -> None:
