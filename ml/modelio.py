@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import shutil
+import uuid
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -37,6 +43,65 @@ def save_mlflow_model(model, path: Path) -> None:
         input_example=example,
         pip_requirements=[f"mlflow=={mlflow.__version__}", f"scikit-learn=={sklearn.__version__}", "skops"],
     )
+    make_reproducible(path)
+
+
+# A fixed creation time, as reproducible builds do (https://reproducible-builds.org/docs/source-date-epoch/).
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+FIXED_CREATED = "1970-01-01 00:00:00.000000"
+
+
+def make_reproducible(path: Path) -> None:
+    """Make the same fitted model give the same bytes, so DVC's hash of the model folder identifies the model.
+
+    Without this every training writes a new model identity even when code, data and params are the same:
+    skops names objects by their memory address, its zip stores the wall-clock time, and MLflow adds a random
+    `model_uuid` and the creation time to MLmodel. Then a fresh clone changes dvc.lock on its first run, and
+    the release registers a "new" model. Objects are renumbered in the order skops wrote them, and the uuid
+    becomes a digest of the model file.
+    """
+    skops_file = path / "model.skops"
+    if skops_file.exists():
+        _canonical_skops(skops_file)
+        digest = hashlib.sha256(skops_file.read_bytes()).digest()
+        mlmodel = path / "MLmodel"
+        text = mlmodel.read_text()
+        text = re.sub(r"(?m)^model_uuid: .*$", f"model_uuid: {uuid.UUID(bytes=digest[:16]).hex}", text)
+        text = re.sub(r"(?m)^utc_time_created: .*$", f"utc_time_created: '{FIXED_CREATED}'", text)
+        mlmodel.write_text(text)
+
+
+def _canonical_skops(archive: Path) -> None:
+    """Rewrite a skops archive with ids numbered by first appearance, sorted entries and a fixed time."""
+    with zipfile.ZipFile(archive) as zipped:
+        members = {name: zipped.read(name) for name in zipped.namelist()}
+    schema = json.loads(members["schema.json"])
+    ids: dict[int, int] = {}
+    files: dict[str, str] = {}
+
+    def renumber(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("__id__"), int):
+                node["__id__"] = ids.setdefault(node["__id__"], len(ids) + 1)
+            if isinstance(node.get("file"), str) and node["file"] in members:
+                node["file"] = files.setdefault(node["file"], f"array{len(files) + 1}.npy")
+            for value in node.values():
+                renumber(value)
+        elif isinstance(node, list):
+            for value in node:
+                renumber(value)
+
+    renumber(schema)
+    contents = {files.get(name, name): data for name, data in members.items()}
+    contents["schema.json"] = json.dumps(schema, indent=2).encode()
+    partial = archive.with_name(archive.name + ".partial")
+    with zipfile.ZipFile(partial, "w") as out:
+        for name in sorted(contents):
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_STORED  # as skops writes it
+            info.external_attr = 0o644 << 16
+            out.writestr(info, contents[name])
+    partial.replace(archive)
 
 
 def load_native_model(path: Path):
