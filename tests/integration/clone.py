@@ -11,8 +11,10 @@ from tests.conftest import REPO_ROOT
 
 
 def fresh_clone(dest: Path) -> Path:
-    """Clone the committed HEAD; files changed but not committed are copied over so tests see them too."""
-    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO_ROOT), str(dest)], check=True)
+    """Clone the committed HEAD without tags (a `make run` here tags versions the tests must not inherit);
+    files changed but not committed are copied over so tests see them too."""
+    clone = ["git", "clone", "-q", "--no-hardlinks", "--no-tags", str(REPO_ROOT), str(dest)]
+    subprocess.run(clone, check=True)
     changed = subprocess.run(
         ["git", "diff", "--name-only", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout.split()

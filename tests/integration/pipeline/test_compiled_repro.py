@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh clone of the committed branch, reproduced once with the compiled graph."""
     root = tmp_path_factory.mktemp("clone") / "edge-train"
-    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(root)], check=True)
+    subprocess.run(["git", "clone", "-q", "--no-tags", str(REPO_ROOT), str(root)], check=True)
     patch = pytest.MonkeyPatch()
     patch.chdir(root)  # DVC resolves relative output paths against the working directory
     patch.setenv("EDGE_TRAIN_ROOT", str(root))

@@ -75,7 +75,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory, registry: str) -> Path:
         pytest.skip("buildah with vfs storage and chroot isolation needs root")
     build_base(Buildah(REPO_ROOT, STORAGE).command(), BASE)
     clone = tmp_path_factory.mktemp("checkout") / "repo"
-    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(clone)], check=True)
+    subprocess.run(["git", "clone", "-q", "--no-tags", str(REPO_ROOT), str(clone)], check=True)
     for key, value in (("user.email", "ci@example.invalid"), ("user.name", "CI")):
         subprocess.run(["git", "config", key, value], cwd=clone, check=True)
     write_settings(clone, registry)
