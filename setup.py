@@ -14,7 +14,7 @@ from setuptools.command.build_py import build_py
 from setuptools.command.editable_wheel import editable_wheel
 
 PTH_NAME = "edge_train_storage.pth"
-PTH_LINE = "import ml.storage.autopin; ml.storage.autopin.install()\n"
+PTH_LINE = "import ml.storage.autopin; ml.storage.autopin.install_at_startup()\n"
 
 
 class BuildPyWithPth(build_py):

@@ -64,9 +64,22 @@ def enabled() -> bool:
     return os.environ.get(ENV_SWITCH, "on").strip().lower() not in ("off", "0", "false", "no")
 
 
+def install_at_startup() -> None:
+    """The .pth line: install, then forget the `ml` modules this import loaded.
+
+    Site-packages' .pth files run before the working directory joins sys.path, so importing this module binds
+    `ml` to the installed copy. Left in sys.modules, that binding would make `python -m ml.steps.train` in a
+    second checkout run the first checkout's code. Forgetting it lets `ml` be found again as usual; the
+    finder keeps working (its class holds its own globals).
+    """
+    install()
+    for name in ("ml.storage.autopin", "ml.storage", "ml"):
+        sys.modules.pop(name, None)
+
+
 def install() -> None:
     """Register the finder once; patch right away if adlfs.spec is already imported."""
-    if not enabled() or any(isinstance(finder, AdlfsPinFinder) for finder in sys.meta_path):
+    if not enabled() or any(type(finder).__name__ == "AdlfsPinFinder" for finder in sys.meta_path):
         return
     sys.meta_path.insert(0, AdlfsPinFinder())
     loaded = sys.modules.get(TARGET)

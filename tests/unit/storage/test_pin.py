@@ -131,3 +131,18 @@ def test_edge_train_storage_pin_off_leaves_adlfs_untouched() -> None:
     assert (
         run_python(code, EDGE_TRAIN_STORAGE_PIN="off") == "azure.storage.blob.aio._blob_service_client_async"
     )
+
+
+def test_the_startup_hook_leaves_ml_to_be_found_from_the_working_directory(tmp_path):
+    # The .pth line imports ml.storage.autopin before the working directory is on sys.path; if that binding
+    # stayed, `python -m ml.steps.train` in a second checkout (a test clone, a fork) would run this code.
+    (tmp_path / "ml").mkdir()
+    (tmp_path / "ml" / "__init__.py").write_text("")
+    found = subprocess.run(
+        [sys.executable, "-c", "import ml, sys; print(ml.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == str(tmp_path / "ml" / "__init__.py")
