@@ -74,13 +74,10 @@ class Component:
         return self.doc.line(*self.key, *key)
 
 
-@dataclass
-class Node:
-    """One job of a pipeline and the component it runs (None when it could not be resolved offline)."""
+class _InputsOutputs:
+    """`inputs` and `outputs` of a YAML mapping as it is written (bindings and literals, not specs)."""
 
-    name: str
     data: dict[str, Any]
-    component: Component | None
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -89,6 +86,15 @@ class Node:
     @property
     def outputs(self) -> dict[str, Any]:
         return _mapping(self.data.get("outputs"))
+
+
+@dataclass
+class Node(_InputsOutputs):
+    """One job of a pipeline and the component it runs (None when it could not be resolved offline)."""
+
+    name: str
+    data: dict[str, Any]
+    component: Component | None
 
     def upstream(self) -> Iterator[tuple[str, str, str]]:
         """(input name, upstream node, upstream output) for each `${{parent.jobs.N.outputs.O}}` input."""
@@ -100,22 +106,14 @@ class Node:
 
 
 @dataclass
-class Pipeline:
+class Pipeline(_InputsOutputs):
     doc: YamlDoc
     nodes: dict[str, Node]
     problems: list[Finding] = field(default_factory=list)  # components that could not be read
 
     @property
-    def data(self) -> dict[str, Any]:
+    def data(self) -> dict[str, Any]:  # type: ignore[override]
         return _mapping(self.doc.data)
-
-    @property
-    def inputs(self) -> dict[str, Any]:
-        return _mapping(self.data.get("inputs"))
-
-    @property
-    def outputs(self) -> dict[str, Any]:
-        return _mapping(self.data.get("outputs"))
 
     @property
     def settings(self) -> dict[str, Any]:

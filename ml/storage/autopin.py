@@ -79,6 +79,8 @@ def install_at_startup() -> None:
 
 def install() -> None:
     """Register the finder once; patch right away if adlfs.spec is already imported."""
+    # By name, not isinstance: after install_at_startup a later import of this module defines a new class,
+    # and the finder installed at start-up must still count.
     if not enabled() or any(type(finder).__name__ == "AdlfsPinFinder" for finder in sys.meta_path):
         return
     sys.meta_path.insert(0, AdlfsPinFinder())
