@@ -11,7 +11,7 @@ import sys
 import typer
 
 from ml.cli import azure, data, params, pipeline, release, report, run
-from ml.errors import EdgeTrainError
+from ml.stepkit import run_app
 
 app = typer.Typer(
     name="edge-train",
@@ -31,32 +31,7 @@ app.command("submit")(azure.submit)
 app.command("init")(azure.init)
 app.command("doctor")(azure.doctor)
 
-
-def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
-    """Run a Typer app the way users should see it: `EdgeTrainError` as message + hint, no traceback."""
-    from rich.markup import escape
-
-    from ml.console import err_console
-
-    try:
-        result = typer_app(args=args, standalone_mode=False)
-    except EdgeTrainError as exc:
-        err_console.print(f"[red]error:[/red] {escape(exc.message)}")
-        if exc.hint:
-            err_console.print(f"[dim]hint:[/dim] {escape(exc.hint)}")
-        return exc.exit_code
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        err_console.print("aborted")
-        return 130
-    except typer.TyperException as exc:  # usage errors; typer vendors its own click, so not click's classes
-        show = getattr(exc, "show", None)
-        if show is None:
-            raise
-        show()
-        return getattr(exc, "exit_code", 2)
-    return result if isinstance(result, int) else 0
+__all__ = ["app", "main", "run_app"]
 
 
 def main() -> None:
