@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ml.config import Settings
 from ml.errors import EdgeTrainError
 from ml.params import load_params, params_hash
-from ml.pipeline.residency import check_job
 from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR
+from ml.pipeline.residency import check_job
 from ml.release.lineage import data_hash, git_commit
 
 if TYPE_CHECKING:
