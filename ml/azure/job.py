@@ -115,4 +115,3 @@ def build_pipeline_job(root: Path, settings: Settings, pipeline_file: Path) -> P
     job = _load(pipeline_file, overrides)
     check_job(job, settings.azure.edge_datastore, pipeline_file)  # the one residency rule validate applies
     return job
-
