@@ -76,7 +76,7 @@ def check_code_paths(doc: YamlDoc, root: Path) -> list[Finding]:
                     str(doc.path),
                     doc.line(*key),
                     ".".join(map(str, key)),
-                    f"code: {value!r} is {folder}, outside the repository {root.resolve()}: Azure ML would "
+                    f"{value!r} is {folder}, outside the repository {root.resolve()}: Azure ML would "
                     "upload that whole folder (other checkouts, their data and credentials included)",
                     "point code: at the repository root or a folder inside it",
                 )
