@@ -16,6 +16,7 @@ from ml.config import Settings
 from ml.errors import EdgeTrainError
 from ml.params import load_params, params_hash
 from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR
+from ml.pipeline.residency import check_job
 from ml.release.lineage import data_hash, git_commit
 
 if TYPE_CHECKING:
@@ -112,24 +113,5 @@ def build_pipeline_job(root: Path, settings: Settings, pipeline_file: Path) -> P
         for name, out in RETURNED.items()
     ]
     job = _load(pipeline_file, overrides)
-    check_residency(job, settings.azure.edge_datastore, pipeline_file)
+    check_job(job, settings.azure.edge_datastore, pipeline_file)  # the one residency rule validate applies
     return job
-
-
-def check_residency(job: PipelineJob, edge_datastore: str, pipeline_file: Path) -> None:
-    """Every node output that is not a returned output must live on the edge datastore (rows stay home)."""
-    returned = {(out.node, out.output) for out in RETURNED.values()}
-    prefix = f"azureml://datastores/{edge_datastore}/"
-    for node_name, node in job.jobs.items():
-        for output_name, output in node.outputs.items():
-            if (node_name, output_name) in returned:
-                continue
-            path = getattr(output, "path", None) or getattr(getattr(output, "_data", None), "path", None)
-            if not path or not str(path).startswith(prefix):
-                raise EdgeTrainError(
-                    f"{pipeline_file}: jobs.{node_name}.outputs.{output_name}: would be written to "
-                    f"{path or 'the workspace default (cloud) datastore'}, but it carries data that must "
-                    "stay on premises",
-                    hint=f"set its path to {prefix}edge-train/${{{{name}}}}/{output_name} "
-                    f"(azure.edge_datastore = {edge_datastore!r} in edge-train.toml)",
-                )

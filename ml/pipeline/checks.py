@@ -5,9 +5,12 @@ Each check returns findings instead of raising, so one `validate` run lists ever
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from ml.pipeline import keys
+from ml.paths import PARAMS_FILE
+from ml.pipeline import keys, wiring
 from ml.pipeline.findings import Finding
 from ml.pipeline.graph import (
     LOCAL_OUTPUT_TAG,
@@ -16,6 +19,7 @@ from ml.pipeline.graph import (
     Pipeline,
     bindings,
     is_binding,
+    read_component_pipeline,
     topological_order,
 )
 from ml.pipeline.values import literal_problem
@@ -25,7 +29,7 @@ DVC_KINDS = frozenset({"out", "metrics", "plots"})
 
 
 def _unknown_keys(
-    where: Any, mapping: object, known: frozenset[str], prefix: tuple[str | int, ...], what: str, line: Any
+    where: Any, mapping: object, known: Mapping[str, Any], prefix: tuple[str | int, ...], what: str, line: Any
 ) -> list[Finding]:
     if not isinstance(mapping, dict):
         return []
@@ -43,15 +47,33 @@ def _unknown_keys(
 
 
 def check_component(component: Component) -> list[Finding]:
-    """Keys, input specs and defaults, the command's placeholders, and the edge_train tags of a component."""
+    """Keys, input specs and defaults, the command's placeholders, and the edge_train tags of a component.
+
+    Prompt flow components (flow.dag.yaml, run.yml) are described in promptflow's own format: azure-ai-ml's
+    verdict on them stands. A pipeline component's jobs are checked like a pipeline's.
+    """
     path, line, data = str(component.doc.path), component.line, component.data
     prefix = component.key
-    findings = _unknown_keys(path, data, keys.COMPONENT_KEYS, prefix, "a component", component.doc.line)
+    if component.kind == keys.FLOW:
+        return []
+    known = keys.COMPONENTS.get(component.kind)
+    if known is None:
+        return [
+            Finding(
+                path,
+                line("type"),
+                ".".join(map(str, (*prefix, "type"))),
+                f"unknown component type {component.kind!r}"
+                f"{keys.suggestion(component.kind, keys.COMPONENTS)}",
+                f"use one of {', '.join(sorted(keys.COMPONENTS))}",
+            )
+        ]
+    findings = _unknown_keys(path, data, known, prefix, f"a {component.kind} component", component.doc.line)
     for name, spec in component.inputs.items():
         findings += _unknown_keys(
             path,
             spec,
-            keys.COMPONENT_INPUT_KEYS,
+            keys.COMPONENT_INPUT,
             (*prefix, "inputs", name),
             "an input spec",
             component.doc.line,
@@ -71,13 +93,16 @@ def check_component(component: Component) -> list[Finding]:
         findings += _unknown_keys(
             path,
             spec,
-            keys.COMPONENT_OUTPUT_KEYS,
+            keys.COMPONENT_OUTPUT,
             (*prefix, "outputs", name),
             "an output spec",
             component.doc.line,
         )
         findings += _check_type(path, line("outputs", name, "type"), f"outputs.{name}.type", spec)
-    findings += _check_command(component)
+    if component.kind == "command":
+        findings += _check_command(component)
+    if component.kind == "pipeline":
+        findings += check_pipeline(read_component_pipeline(component))
     findings += _check_tags(component)
     if LOCAL_OUTPUT_TAG in component.tags and len(component.outputs) != 1:
         findings.append(
@@ -213,26 +238,47 @@ def _check_tags(component: Component) -> list[Finding]:
 
 
 def check_pipeline(pipeline: Pipeline, params: dict[str, Any] | None = None) -> list[Finding]:
-    """Keys, node inputs and outputs, bindings, literal values and cycles of a pipeline and its components."""
+    """Keys, node inputs and outputs, bindings, literal values and cycles of a pipeline and its components.
+
+    Node types whose inputs our checks cannot see (automl tasks, prompt flows, workspace components) get
+    their keys and bindings checked; the rest of the verdict is azure-ai-ml's.
+    """
     doc, path = pipeline.doc, str(pipeline.doc.path)
     findings = list(pipeline.problems)
-    findings += _unknown_keys(path, pipeline.data, keys.PIPELINE_KEYS, (), "a pipeline", doc.line)
-    findings += _unknown_keys(
-        path, pipeline.settings, keys.SETTINGS_KEYS, ("settings",), "settings", doc.line
-    )
+    if pipeline.is_component:
+        findings += _unknown_keys(
+            path, pipeline.data, keys.COMPONENTS["pipeline"], (), "a pipeline component", doc.line
+        )
+    else:
+        findings += _unknown_keys(path, pipeline.data, keys.PIPELINE, (), "a pipeline", doc.line)
+        findings += _unknown_keys(path, pipeline.settings, keys.SETTINGS, ("settings",), "settings", doc.line)
     checked: set[tuple[str, tuple[str | int, ...]]] = set()
     for node in pipeline.nodes.values():
-        findings += _unknown_keys(
-            path, node.data, keys.NODE_KEYS, ("jobs", node.name), "a pipeline job", doc.line
-        )
-        if node.component is None:
+        known = keys.NODES.get(node.kind)
+        if known is None:
+            findings.append(
+                Finding(
+                    path,
+                    doc.line("jobs", node.name, "type"),
+                    f"jobs.{node.name}.type",
+                    f"unknown job type {node.kind!r}{keys.suggestion(node.kind, keys.NODES)}",
+                    f"use one of {', '.join(sorted(keys.NODES))}",
+                )
+            )
+            continue
+        findings += _unknown_keys(path, node.data, known, ("jobs", node.name), f"a {node.kind} job", doc.line)
+        findings += _check_node_outputs(pipeline, node.name)
+        if node.component is None or node.component.kind == keys.FLOW:
+            findings += _check_inline_inputs(pipeline, node.name)
             continue
         identity = (str(node.component.doc.path), node.component.key)
         if identity not in checked:  # a component run by several jobs is reported once
             checked.add(identity)
             findings += check_component(node.component)
         findings += _check_node_inputs(pipeline, node.name)
-        findings += _check_node_outputs(pipeline, node.name)
+    findings += wiring.check_types(pipeline) + wiring.check_writers(pipeline)
+    if params is not None:
+        findings += wiring.check_params(params, Path(PARAMS_FILE))
     findings += _check_parent_inputs(pipeline, params)
     findings += _check_pipeline_outputs(pipeline)
     _, cyclic = topological_order(pipeline)
@@ -271,10 +317,14 @@ def _check_node_inputs(pipeline: Pipeline, name: str) -> list[Finding]:
             continue
         spec = specs[input_name]
         if isinstance(value, dict):
-            findings += _unknown_keys(path, value, keys.NODE_INPUT_KEYS, key, "a job input", doc.line)
+            findings += _unknown_keys(path, value, keys.NODE_INPUT, key, "a job input", doc.line)
             value = value.get("path", value.get("default"))
         findings += _check_binding(pipeline, key, value, spec)
+    searched = node.data.get("search_space") if node.kind == "sweep" else None
+    searched = searched if isinstance(searched, dict) else {}
     for input_name, spec in specs.items():
+        if input_name in searched:
+            continue
         if input_name not in node.inputs and "default" not in spec and not spec.get("optional"):
             findings.append(
                 Finding(
@@ -342,7 +392,8 @@ def _check_binding(
                     "correct the job name",
                 )
             ]
-        if upstream.component is not None and parts[4] not in upstream.component.outputs:
+        known = upstream.component is not None and upstream.component.kind != keys.FLOW
+        if known and upstream.component is not None and parts[4] not in upstream.component.outputs:
             return [
                 Finding(
                     path,
@@ -365,14 +416,30 @@ def _check_binding(
     ]
 
 
+def _check_inline_inputs(pipeline: Pipeline, name: str) -> list[Finding]:
+    """Bindings of a job without a component spec to check against: they must name what exists."""
+    findings = []
+    for input_name, value in pipeline.nodes[name].inputs.items():
+        key = ("jobs", name, "inputs", input_name)
+        if isinstance(value, dict):
+            findings += _unknown_keys(
+                str(pipeline.doc.path), value, keys.NODE_INPUT, key, "a job input", pipeline.doc.line
+            )
+            value = value.get("path")
+        if is_binding(value):
+            findings += _check_binding(pipeline, key, value, {})
+    return findings
+
+
 def _check_node_outputs(pipeline: Pipeline, name: str) -> list[Finding]:
     node, doc, path = pipeline.nodes[name], pipeline.doc, str(pipeline.doc.path)
-    assert node.component is not None
-    declared = node.component.outputs
+    # An inline job declares its outputs itself; a flow's or automl task's outputs are the SDK's to know.
+    spec = node.component is not None and node.component.kind != keys.FLOW
+    declared = node.component.outputs if node.component is not None else node.outputs
     findings = []
     for output, value in node.outputs.items():
         key = ("jobs", name, "outputs", output)
-        if output not in declared:
+        if spec and output not in declared:
             findings.append(
                 Finding(
                     path,
@@ -384,7 +451,7 @@ def _check_node_outputs(pipeline: Pipeline, name: str) -> list[Finding]:
             )
             continue
         if isinstance(value, dict):
-            findings += _unknown_keys(path, value, keys.NODE_OUTPUT_KEYS, key, "a job output", doc.line)
+            findings += _unknown_keys(path, value, keys.NODE_OUTPUT, key, "a job output", doc.line)
         for expr in bindings(value):
             target = expr.split(".")
             if target[:2] == ["parent", "outputs"] and (
@@ -403,11 +470,18 @@ def _check_node_outputs(pipeline: Pipeline, name: str) -> list[Finding]:
 
 
 def _check_parent_inputs(pipeline: Pipeline, params: dict[str, Any] | None) -> list[Finding]:
-    """A pipeline input named `<params section>_<key>` must name a key that params.yaml has."""
+    """A hyperparameter input named `<params section>_<key>` must name a key that params.yaml has.
+
+    Only parameter inputs (a literal, or a spec of type string/number/integer/boolean) are bound to
+    params.yaml by `compile` and `submit`; a data input such as `train_data` merely shares the prefix.
+    """
     if not params:
         return []
     findings = []
-    for name in pipeline.inputs:
+    for name, value in pipeline.inputs.items():
+        kind = value.get("type") if isinstance(value, dict) else None
+        if isinstance(value, dict) and kind not in keys.PARAMETER_TYPES:
+            continue
         for section, values in params.items():
             if isinstance(values, dict) and name.startswith(f"{section}_"):
                 key = name.removeprefix(f"{section}_")

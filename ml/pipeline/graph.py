@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.pipeline.findings import Finding
+from ml.pipeline.keys import FLOW, FLOW_OUTPUTS
 from ml.pipeline.loader import YamlDoc, load_yaml
 
 BINDING = re.compile(r"\$\{\{\s*([^{}]*?)\s*\}\}")
@@ -55,7 +56,18 @@ class Component:
 
     @property
     def outputs(self) -> dict[str, dict[str, Any]]:
+        if self.kind == FLOW:
+            return FLOW_OUTPUTS
         return {name: _mapping(spec) for name, spec in _mapping(self.data.get("outputs")).items()}
+
+    @property
+    def kind(self) -> str:
+        """The component's `type`; prompt flow files (flow.dag.yaml, a run.yml) have none: `flow`."""
+        kind = self.data.get("type")
+        if isinstance(kind, str):
+            return kind
+        schema = str(self.data.get("$schema", "")).lower()
+        return FLOW if self.doc.path.name.startswith("flow.dag.") or "promptflow" in schema else ""
 
     @property
     def command(self) -> str:
@@ -90,11 +102,16 @@ class _InputsOutputs:
 
 @dataclass
 class Node(_InputsOutputs):
-    """One job of a pipeline and the component it runs (None when it could not be resolved offline)."""
+    """One job of a pipeline and the component it runs (None when inline, a workspace reference or unread)."""
 
     name: str
     data: dict[str, Any]
     component: Component | None
+
+    @property
+    def kind(self) -> str:
+        kind = self.data.get("type", "command")
+        return kind if isinstance(kind, str) else ""
 
     def upstream(self) -> Iterator[tuple[str, str, str]]:
         """(input name, upstream node, upstream output) for each `${{parent.jobs.N.outputs.O}}` input."""
@@ -119,43 +136,64 @@ class Pipeline(_InputsOutputs):
     def settings(self) -> dict[str, Any]:
         return _mapping(self.data.get("settings"))
 
+    @property
+    def is_component(self) -> bool:
+        """A pipeline component (run as a node by other pipelines), not a pipeline job."""
+        return self.component_file or "pipelinecomponent" in str(self.data.get("$schema", "")).lower()
+
+    component_file: bool = False  # read as the component of another pipeline's node
+
 
 def read_pipeline(path: Path) -> Pipeline:
     """Read a pipeline and every component its nodes reference by local path or define inline."""
-    doc = load_yaml(path)
+    return _pipeline(load_yaml(path))
+
+
+def read_component_pipeline(component: Component) -> Pipeline:
+    """The jobs of a pipeline component (`type: pipeline` component file or inline definition)."""
+    if component.key:
+        return _pipeline(YamlDoc(component.doc.path, component.data, {}), component_file=True)
+    return _pipeline(component.doc, component_file=True)
+
+
+def _pipeline(doc: YamlDoc, component_file: bool = False) -> Pipeline:
     nodes: dict[str, Node] = {}
     problems: list[Finding] = []
     for name, raw in _mapping(_mapping(doc.data).get("jobs")).items():
         data = _mapping(raw)
-        component, problem = _resolve_component(doc, str(name), data.get("component"))
+        field = "trial" if data.get("type") == "sweep" else "component"
+        component, problem = _resolve_component(doc, str(name), field, data)
         if problem:
             problems.append(problem)
         nodes[str(name)] = Node(name=str(name), data=data, component=component)
-    return Pipeline(doc=doc, nodes=nodes, problems=problems)
+    return Pipeline(doc=doc, nodes=nodes, problems=problems, component_file=component_file)
 
 
-def _resolve_component(doc: YamlDoc, node: str, ref: object) -> tuple[Component | None, Finding | None]:
-    key = ("jobs", node, "component")
-    where = f"jobs.{node}.component"
+# Nodes that define their work themselves instead of naming a component (inline command, parallel task,
+# spark entry, automl task, data transfer/import source).
+INLINE_KEYS = ("command", "task", "entry", "source", "sink")
+
+
+def _resolve_component(
+    doc: YamlDoc, node: str, field: str, data: dict[str, Any]
+) -> tuple[Component | None, Finding | None]:
+    key = ("jobs", node, field)
+    where = f"jobs.{node}.{field}"
+    ref = data.get(field)
     if isinstance(ref, dict):
         return Component(doc=doc, key=key), None
+    if ref is None and any(k in data for k in INLINE_KEYS):
+        return None, None
     if not isinstance(ref, str) or not ref.strip():
         return None, Finding(
             str(doc.path),
             doc.line(*key),
             where,
             "no component given",
-            "set component: to a component YAML path, e.g. ../components/train.yml",
+            f"set {field}: to a component YAML path, e.g. ../components/train.yml, or define the step inline",
         )
     if ref.startswith("azureml:"):
-        return None, Finding(
-            str(doc.path),
-            doc.line(*key),
-            where,
-            f"{ref!r} is a workspace reference, which cannot be checked or compiled offline",
-            "reference the component's YAML file in this repository instead",
-            "warning",
-        )
+        return None, None  # a workspace reference: `references` checks its form, the workspace the rest
     file = (doc.path.parent / ref.removeprefix("file:")).resolve()
     if not file.is_file():
         return None, Finding(

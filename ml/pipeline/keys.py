@@ -1,90 +1,41 @@
-"""The keys Azure ML v2 YAML may use at each level, taken from azure-ai-ml's own schemas.
+"""The keys and value types Azure ML v2 YAML may use at each level, derived from azure-ai-ml's schemas.
 
-The SDK keeps unknown `settings` keys and ignores some misspellings silently, so a typo such as
-`default_comptue` only shows up on the edge compute, if ever. A unit test keeps these sets inside the SDK's.
+The table comes from `sdk_tables` (derived from the installed SDK's marshmallow schemas, stored with the SDK
+version). The SDK keeps unknown `settings` keys and drops unknown node keys silently, so a typo such as
+`default_comptue` only shows up on the edge compute, if ever; validate reports them with these sets.
 """
 
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
-PIPELINE_KEYS = frozenset(
-    {
-        "$schema",
-        "type",
-        "name",
-        "display_name",
-        "description",
-        "tags",
-        "properties",
-        "experiment_name",
-        "compute",
-        "settings",
-        "inputs",
-        "outputs",
-        "jobs",
-        "identity",
-        "services",
-        "component",
-    }
-)
-SETTINGS_KEYS = frozenset({"default_compute", "default_datastore", "continue_on_step_failure", "force_rerun"})
-NODE_KEYS = frozenset(
-    {
-        "type",
-        "component",
-        "compute",
-        "inputs",
-        "outputs",
-        "environment",
-        "environment_variables",
-        "code",
-        "command",
-        "comment",
-        "distribution",
-        "identity",
-        "limits",
-        "properties",
-        "queue_settings",
-        "resources",
-        "services",
-    }
-)
-NODE_OUTPUT_KEYS = frozenset({"type", "mode", "path", "name", "version"})
-NODE_INPUT_KEYS = frozenset({"type", "path", "mode", "default", "optional", "description"})
-COMPONENT_KEYS = frozenset(
-    {
-        "$schema",
-        "type",
-        "name",
-        "display_name",
-        "description",
-        "version",
-        "tags",
-        "properties",
-        "inputs",
-        "outputs",
-        "code",
-        "command",
-        "environment",
-        "environment_variables",
-        "distribution",
-        "resources",
-        "is_deterministic",
-        "additional_includes",
-        "queue_settings",
-    }
-)
-COMPONENT_INPUT_KEYS = frozenset({"type", "description", "default", "optional", "min", "max", "enum", "mode"})
-COMPONENT_OUTPUT_KEYS = frozenset({"type", "description", "mode"})
+from ml.pipeline import sdk_tables
 
-PARAMETER_TYPES = frozenset({"string", "integer", "number", "boolean"})
-DATA_TYPES = frozenset({"uri_folder", "uri_file", "mltable"})
-MODEL_TYPES = frozenset({"mlflow_model", "custom_model", "triton_model"})
-IO_TYPES = PARAMETER_TYPES | DATA_TYPES | MODEL_TYPES
+_TABLE = sdk_tables.current()
+
+Keys = dict[str, dict[str, Any]]
+
+PIPELINE: Keys = _TABLE["pipeline"]
+SETTINGS: Keys = _TABLE["settings"]
+NODES: dict[str, Keys] = _TABLE["nodes"]
+NODE_INPUT: Keys = _TABLE["node_input"]
+NODE_OUTPUT: Keys = _TABLE["node_output"]
+COMPONENTS: dict[str, Keys] = _TABLE["components"]
+COMPONENT_INPUT: Keys = _TABLE["component_input"]
+COMPONENT_OUTPUT: Keys = _TABLE["component_output"]
+
+PARAMETER_TYPES = frozenset(_TABLE["parameter_types"])
+IO_TYPES = frozenset(COMPONENT_INPUT["type"]["enum"]) | frozenset(COMPONENT_OUTPUT["type"]["enum"])
+# What may carry rows of data, as opposed to a parameter or a model (the residency rule's concern).
+DATA_TYPES = frozenset({"uri_folder", "uri_file", "mltable", "path"})
+MODEL_TYPES = IO_TYPES - PARAMETER_TYPES - DATA_TYPES
+# Prompt flow components are described by flow.dag.yaml or a run.yml, not by a `type:`; the SDK loads them.
+FLOW = "flow"
+FLOW_OUTPUTS: Keys = _TABLE["flow_outputs"]
 
 
-def suggestion(name: str, known: frozenset[str] | list[str]) -> str:
+def suggestion(name: str, known: Any) -> str:
     """`did you mean 'x'?` for the closest known name, or an empty string."""
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""

@@ -51,7 +51,7 @@ def _run_sdk(doc: YamlDoc, kind: str) -> list[Finding]:
 
         # After the import (which resets it): its log lines repeat what the findings say, as noise.
         logging.getLogger("azure.ai.ml").setLevel(logging.CRITICAL)
-        loader = load_job if kind == "pipeline" else load_component
+        loader = load_job if kind == "job" else load_component
         try:
             result = loader(source=Path(doc.path))._validate()
         except Exception as exc:  # the SDK raises many types for bad YAML; each is a finding, not a crash

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from ml.errors import EdgeTrainError
+from ml.paths import repo_root
+from ml.pipeline import keys, wiring
 from ml.pipeline.checks import check_component, check_pipeline
 from ml.pipeline.findings import Finding
 from ml.pipeline.graph import Component, read_pipeline
@@ -27,35 +29,43 @@ def validate_file(
     params: dict[str, Any] | None,
     use_sdk: bool = True,
     cache_dir: Path | None = None,
+    root: Path | None = None,
 ) -> list[Finding]:
     """Every finding for one pipeline or command component file; unreadable YAML is one finding.
 
     `cache_dir` keeps azure-ai-ml's verdicts by content hash (see `sdk`); None always runs the SDK.
+    `root` is the repository a `code:` snapshot must stay inside (default: the current repository).
     """
+    root = root or repo_root()
     try:
         doc = load_yaml(path)
     except EdgeTrainError as exc:
         return [Finding(str(path), None, "(file)", exc.message, exc.hint or "fix the file")]
-    kind = doc.data.get("type") if isinstance(doc.data, dict) else None
-    if kind == "pipeline":
+    component = Component(doc=doc)
+    if component.kind == "pipeline" and not read_pipeline(path).is_component:
         pipeline = read_pipeline(path)
+        docs = wiring.documents(pipeline)
         findings = check_pipeline(pipeline, params) + check_residency(pipeline, edge_datastore)
-        sources = [Path(n.component.doc.path) for n in pipeline.nodes.values() if n.component]
-    elif kind == "command":
-        findings = check_component(Component(doc=doc))
+        findings += wiring.check_files(docs, root)
+        sources = [Path(d.path) for d in docs[1:]]
+        loader = "job"
+    elif component.kind in keys.COMPONENTS or component.kind == keys.FLOW:
+        findings = check_component(component) + wiring.check_files([doc], root)
         sources = []
+        loader = "component"
     else:
         return [
             Finding(
                 str(path),
                 doc.line("type"),
                 "type",
-                f"unsupported type {kind!r}",
-                "validate pipeline (type: pipeline) and command component (type: command) files",
+                f"unsupported type {component.kind or None!r}",
+                "validate pipeline (type: pipeline) and component files (command, pipeline, spark, parallel, "
+                "...; prompt flows as flow.dag.yaml or run.yml)",
             )
         ]
     if use_sdk:
         from ml.pipeline.sdk import sdk_findings
 
-        findings = sdk_findings(doc, kind, sources, cache_dir) + findings
+        findings = sdk_findings(doc, loader, sources, cache_dir) + findings
     return findings

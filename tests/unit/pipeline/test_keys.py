@@ -1,52 +1,55 @@
-"""Our known keys stay inside azure-ai-ml's schemas, so validate never rejects what Azure ML accepts."""
+"""The key table validate checks against is azure-ai-ml's own, derived from its schemas, not a copy."""
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import pytest
+import yaml
 
-from ml.pipeline import keys
+from ml.pipeline import keys, sdk_tables
 
-
-def declared(*schemas: type) -> set[str]:
-    return {"$schema"}.union(*(schema._declared_fields for schema in schemas))
-
-
-@pytest.fixture(scope="module")
-def schemas() -> dict[str, set[str]]:
-    from azure.ai.ml._schema.component.command_component import CommandComponentSchema
-    from azure.ai.ml._schema.component.input_output import InputPortSchema, OutputPortSchema, ParameterSchema
-    from azure.ai.ml._schema.job.input_output_entry import OutputSchema
-    from azure.ai.ml._schema.pipeline.component_job import CommandSchema
-    from azure.ai.ml._schema.pipeline.pipeline_job import PipelineJobSchema
-    from azure.ai.ml._schema.pipeline.settings import PipelineJobSettingsSchema
-
-    return {
-        "PIPELINE_KEYS": declared(PipelineJobSchema),
-        "SETTINGS_KEYS": declared(PipelineJobSettingsSchema),
-        "NODE_KEYS": declared(CommandSchema),
-        "NODE_OUTPUT_KEYS": declared(OutputSchema),
-        "COMPONENT_KEYS": declared(CommandComponentSchema),
-        "COMPONENT_INPUT_KEYS": declared(ParameterSchema, InputPortSchema),
-        "COMPONENT_OUTPUT_KEYS": declared(OutputPortSchema),
-    }
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "PIPELINE_KEYS",
-        "SETTINGS_KEYS",
-        "NODE_KEYS",
-        "NODE_OUTPUT_KEYS",
-        "COMPONENT_KEYS",
-        "COMPONENT_INPUT_KEYS",
-        "COMPONENT_OUTPUT_KEYS",
-    ],
-)
-def test_every_known_key_is_one_the_sdk_declares(name: str, schemas: dict[str, set[str]]) -> None:
-    assert getattr(keys, name) <= schemas[name]
+def test_the_stored_table_is_what_the_installed_sdk_declares_in_both_directions() -> None:
+    stored, derived = sdk_tables.stored(), sdk_tables.derive()
+    assert stored["azure-ai-ml"] == sdk_tables.sdk_version(), "run `python -m ml.pipeline.sdk_tables`"
+    for level in derived:
+        assert stored[level] == derived[level], f"{level}: run `python -m ml.pipeline.sdk_tables`"
+
+
+def test_every_pipeline_node_type_and_component_type_of_the_sdk_is_known() -> None:
+    assert {"command", "sweep", "parallel", "spark", "pipeline", "automl"} <= set(keys.NODES)
+    assert {"command", "pipeline", "parallel", "spark", "promptflow_parallel"} <= set(keys.COMPONENTS)
+
+
+@pytest.mark.parametrize("key", ["display_name", "description", "tags", "name"])
+def test_node_keys_the_table_knows_are_kept_by_the_sdk(key: str, tmp_path: Path) -> None:
+    from azure.ai.ml import load_job
+
+    value = {"tags": {"owner": "me"}}.get(key, "a_value")
+    assert all(key in node_keys for node_keys in keys.NODES.values())
+    data = yaml.safe_load((REPO_ROOT / "pipelines" / "train.yml").read_text())
+    data["jobs"]["train"][key] = value
+    pipeline = _write_next_to_components(tmp_path, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        job = load_job(pipeline)
+    assert job._validate().passed
+    # A node's `name` is accepted, then replaced by its key under jobs: (the SDK names nodes by their key).
+    assert getattr(job.jobs["train"], key) == ("train" if key == "name" else value)
+
+
+def _write_next_to_components(tmp_path: Path, data: dict) -> Path:
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "components").symlink_to(REPO_ROOT / "components")
+    pipeline = tmp_path / "pipelines" / "train.yml"
+    pipeline.write_text(yaml.safe_dump(data, sort_keys=False))
+    return pipeline
 
 
 def test_a_close_misspelling_gets_a_suggestion() -> None:
-    assert keys.suggestion("default_comptue", keys.SETTINGS_KEYS) == "; did you mean 'default_compute'?"
-    assert keys.suggestion("zzz", keys.SETTINGS_KEYS) == ""
+    assert keys.suggestion("default_comptue", keys.SETTINGS) == "; did you mean 'default_compute'?"
+    assert keys.suggestion("zzz", keys.SETTINGS) == ""
