@@ -1,14 +1,21 @@
 """The one place that builds an `MLClient`: settings in, workspace client out, credentials never stored.
 
-`DefaultAzureCredential` picks up, in order, environment variables, the workload identity / OIDC login that
-`azure/login` leaves in GitHub Actions, a managed identity, and `az login` on a laptop. Interactive browser
-login is excluded: a CI job must fail fast, not wait for a human.
+In GitHub Actions (OIDC variables plus AZURE_CLIENT_ID and AZURE_TENANT_ID set) the credential re-fetches a
+GitHub ID token whenever it needs a new access token (`github_oidc`), so a run longer than the first token
+keeps its sign-in. Elsewhere `DefaultAzureCredential` picks up, in order, environment variables, workload
+identity, a managed identity, and `az login` on a laptop. Interactive browser login is excluded: a CI job
+must fail fast, not wait for a human.
+
+Every request has timeouts and a small retry budget of its own (`SDK_DEFAULTS`); `submit --wait` adds a
+slower retry layer for the hours a job runs (`ml.azure.retry`).
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
+from ml.azure.github_oidc import github_actions_credential, in_github_actions
 from ml.config import AzureSettings
 from ml.errors import EdgeTrainError
 
@@ -17,6 +24,15 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
 WORKSPACE_KEYS = ("subscription_id", "resource_group", "workspace")
+# azure-core transport and retry settings for every service client the SDK builds: seconds to connect and
+# to wait for an answer, and up to 2 quick retries (0.5 s, 1 s) on connection errors, 408, 429 and 5xx.
+SDK_DEFAULTS: dict[str, Any] = {
+    "connection_timeout": 10,
+    "read_timeout": 60,
+    "retry_total": 2,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 8,
+}
 
 
 def missing_keys(azure: AzureSettings, keys: tuple[str, ...] = WORKSPACE_KEYS) -> list[str]:
@@ -24,6 +40,8 @@ def missing_keys(azure: AzureSettings, keys: tuple[str, ...] = WORKSPACE_KEYS) -
 
 
 def default_credential() -> TokenCredential:
+    if in_github_actions(os.environ):
+        return github_actions_credential()
     from azure.identity import DefaultAzureCredential
 
     return DefaultAzureCredential(exclude_interactive_browser_credential=True)
@@ -50,5 +68,5 @@ def workspace_client(
         azure.workspace,
         show_progress=False,
         enable_telemetry=False,
-        **client_kwargs,
+        **{**SDK_DEFAULTS, **client_kwargs},
     )
