@@ -1,10 +1,11 @@
 """The one place that builds an `MLClient`: settings in, workspace client out, credentials never stored.
 
-In GitHub Actions (OIDC variables plus AZURE_CLIENT_ID and AZURE_TENANT_ID set) the credential re-fetches a
-GitHub ID token whenever it needs a new access token (`github_oidc`), so a run longer than the first token
-keeps its sign-in. Elsewhere `DefaultAzureCredential` picks up, in order, environment variables, workload
-identity, a managed identity, and `az login` on a laptop. Interactive browser login is excluded: a CI job
-must fail fast, not wait for a human.
+In GitHub Actions (`id-token: write`) the credential re-fetches a GitHub ID token whenever it needs a new
+access token (`github_oidc`), so a run longer than the first token keeps its sign-in; the app and tenant are
+AZURE_CLIENT_ID and AZURE_TENANT_ID, else `azure.client_id` and `azure.tenant_id` from edge-train.toml.
+Elsewhere `DefaultAzureCredential` picks up, in order, environment variables, workload identity, a managed
+identity, and `az login` on a laptop. Interactive browser login is excluded: a CI job must fail fast, not
+wait for a human.
 
 Every request has timeouts and a small retry budget of its own (`SDK_DEFAULTS`); `submit --wait` adds a
 slower retry layer for the hours a job runs (`ml.azure.retry`).
@@ -15,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from ml.azure.github_oidc import github_actions_credential, in_github_actions
+from ml.azure.github_oidc import github_actions_credential, oidc_available
 from ml.config import AzureSettings
 from ml.errors import EdgeTrainError
 
@@ -39,9 +40,11 @@ def missing_keys(azure: AzureSettings, keys: tuple[str, ...] = WORKSPACE_KEYS) -
     return [f"azure.{key}" for key in keys if not getattr(azure, key)]
 
 
-def default_credential() -> TokenCredential:
-    if in_github_actions(os.environ):
-        return github_actions_credential()
+def default_credential(azure: AzureSettings | None = None) -> TokenCredential:
+    tenant_id = os.environ.get("AZURE_TENANT_ID") or (azure.tenant_id if azure else "")
+    client_id = os.environ.get("AZURE_CLIENT_ID") or (azure.client_id if azure else "")
+    if oidc_available(os.environ) and tenant_id and client_id:
+        return github_actions_credential(tenant_id, client_id)
     from azure.identity import DefaultAzureCredential
 
     return DefaultAzureCredential(exclude_interactive_browser_credential=True)
@@ -62,7 +65,7 @@ def workspace_client(
     from azure.ai.ml import MLClient
 
     return MLClient(
-        credential or default_credential(),
+        credential or default_credential(azure),
         azure.subscription_id,
         azure.resource_group,
         azure.workspace,

@@ -29,9 +29,9 @@ AUDIENCE = "api://AzureADTokenExchange"
 TIMEOUT_SECONDS = 10.0
 
 
-def in_github_actions(env: Mapping[str, str]) -> bool:
-    """True when the job may request OIDC tokens and says which app registration to sign in as."""
-    return all(env.get(key) for key in (REQUEST_URL, REQUEST_TOKEN, "AZURE_CLIENT_ID", "AZURE_TENANT_ID"))
+def oidc_available(env: Mapping[str, str]) -> bool:
+    """True in a GitHub Actions job with `permissions: id-token: write` (the runner sets both variables)."""
+    return bool(env.get(REQUEST_URL) and env.get(REQUEST_TOKEN))
 
 
 def github_id_token(env: Mapping[str, str] | None = None) -> str:
@@ -59,17 +59,17 @@ def github_id_token(env: Mapping[str, str] | None = None) -> str:
     return str(token)
 
 
-def github_actions_credential(env: Mapping[str, str] | None = None) -> TokenCredential:
-    """A `ClientAssertionCredential` for AZURE_CLIENT_ID in AZURE_TENANT_ID, a fresh GitHub token each time.
+def github_actions_credential(tenant_id: str, client_id: str) -> TokenCredential:
+    """A `ClientAssertionCredential` for the app `client_id` in `tenant_id`, a fresh GitHub token each time.
 
     The authority is azure-identity's default (AZURE_AUTHORITY_HOST, else the public cloud).
     """
     from azure.identity import ClientAssertionCredential
 
-    env = dict(os.environ if env is None else env)
+    env = dict(os.environ)
     return ClientAssertionCredential(
-        tenant_id=env["AZURE_TENANT_ID"],
-        client_id=env["AZURE_CLIENT_ID"],
+        tenant_id=tenant_id,
+        client_id=client_id,
         func=lambda: github_id_token(env),
         connection_timeout=TIMEOUT_SECONDS,
         read_timeout=30,

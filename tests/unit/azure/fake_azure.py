@@ -43,7 +43,11 @@ class FakeCredential:
     """A TokenCredential that hands out unsigned JWTs: no Entra ID, no 169.254.169.254 probe.
 
     The audience is the scope's resource, as Entra ID would issue it (the SDK checks it before submitting).
+    Stands in for `default_credential(azure)`, so it accepts and ignores the settings.
     """
+
+    def __init__(self, *settings: object) -> None:
+        pass
 
     @staticmethod
     def token(*scopes: str) -> str:

@@ -24,6 +24,7 @@ import pytest
 
 from ml.azure.client import default_credential
 from ml.azure.github_oidc import AUDIENCE, github_id_token
+from ml.config import AzureSettings
 from ml.errors import EdgeTrainError
 from tests.harness.tls import private_ca
 
@@ -126,6 +127,18 @@ def test_a_valid_access_token_is_reused_without_asking_github(endpoints: Seen) -
     credential.get_token(ARM_SCOPE)
 
     assert len(endpoints.oidc) == len(endpoints.entra) == 1
+
+
+def test_the_app_and_tenant_may_come_from_edge_train_toml(
+    endpoints: Seen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZURE_CLIENT_ID")
+    monkeypatch.delenv("AZURE_TENANT_ID")
+
+    default_credential(AzureSettings(tenant_id=TENANT, client_id=CLIENT)).get_token(ARM_SCOPE)
+
+    assert endpoints.entra[0]["client_id"] == CLIENT
+    assert endpoints.entra[0]["path"].startswith(f"/{TENANT}/")
 
 
 def test_outside_actions_the_default_credential_chain_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
