@@ -42,11 +42,12 @@ class Progress:
         self.tail: deque[str] = deque(maxlen=TAIL)
         self.live = out.console.is_terminal
         self._live: Live | None = None
+        self._spinner = Spinner("dots")
         self._last_said = self.started
 
     def __enter__(self) -> Progress:
         if self.live:
-            self._live = Live(self._render(), console=out.console, refresh_per_second=4, transient=True)
+            self._live = Live(self, console=out.console, refresh_per_second=4, transient=True)
             self._live.__enter__()
         return self
 
@@ -69,23 +70,18 @@ class Progress:
         if changed or (not self.live and self.now() - self._last_said >= HEARTBEAT_SECONDS):
             out.info(escape(self._headline()))
             self._last_said = self.now()
-        self._refresh()
 
     def log(self, node: str, lines: list[str]) -> None:
         for line in lines:
             self.tail.append(f"{node} │ {line}")
             if not self.live:
                 out.info(f"[dim]{escape(node)} │[/dim] {escape(line)}")
-        self._refresh()
 
     def _headline(self) -> str:
         where = f" — running {', '.join(self.running)}" if self.running else ""
         return f"{self.job}: {self.status}{where} ({clock(self.now() - self.started)})"
 
-    def _render(self) -> Group:
-        spinner = Spinner("dots", text=Text(self._headline()))
-        return Group(spinner, *(Text(f"  {line}", style="dim") for line in self.tail))
-
-    def _refresh(self) -> None:
-        if self._live is not None:
-            self._live.update(self._render())
+    def __rich__(self) -> Group:
+        """Rendered by Live at every refresh, so the clock ticks between polls."""
+        self._spinner.update(text=Text(self._headline()))
+        return Group(self._spinner, *(Text(f"  {line}", style="dim") for line in self.tail))

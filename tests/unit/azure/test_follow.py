@@ -11,6 +11,7 @@ from azure.ai.ml._restclient.arm_ml_service.models import JobStatus as ArmJobSta
 from azure.ai.ml.operations._run_history_constants import JobStatus, RunHistoryConstants
 
 from ml.azure.cancel import Interrupted, cancel_job
+from ml.azure.progress import Progress
 from ml.azure.retry import Budget
 from ml.azure.submit import ENDED, GRACE_SECONDS, IN_PROGRESS, follow
 from ml.errors import EdgeTrainError
@@ -192,3 +193,15 @@ def test_an_interrupt_before_the_job_exists_cancels_nothing(fake_azure: FakeAzur
 
     assert error.message == "interrupted (SIGINT) before job gentle_job_14 was created: nothing runs in Azure"
     assert error.exit_code == 130
+
+
+def test_in_ci_a_long_running_node_says_so_every_five_minutes_not_every_poll(capsys) -> None:
+    clock = Clock()
+    with Progress("gentle_job_15", now=clock.now) as progress:
+        for _ in range(25):  # 25 polls, 15 s apart: 6 min of the same node running
+            progress.update("Running", ["train"])
+            clock.sleep(15)
+
+    out = capsys.readouterr().out
+    assert out.count("gentle_job_15: Running — running train") == 2
+    assert "(5m00s)" in out
