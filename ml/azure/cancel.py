@@ -5,6 +5,10 @@ process tree (docs.github.com, "Workflow cancellation reference"). So the cancel
 short timeouts and no retries, and the confirmation is waited for at most `CONFIRM_SECONDS`: the whole
 sequence ends well inside the first 7.5 s. A second signal while cancelling is ignored rather than cutting
 the cancel short.
+
+The runner signals only the step's entry process, and bash neither forwards a signal to the command it waits
+for nor acts on it before that command ends: a workflow must `exec edge-train submit ...` so that the signal
+reaches us (github.com/ringerc/github-actions-signal-handling-demo).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from ml.errors import EdgeTrainError
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP too: a runner has been seen hanging up instead of interrupting (actions/runner issue 1309).
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 CONFIRM_SECONDS = 5.0
 CANCEL_REQUEST = {"connection_timeout": 3, "read_timeout": 4, "retry_total": 0}
 STOPPING = frozenset({"CancelRequested", "Canceled"})

@@ -6,11 +6,15 @@ The SDK runs for real against the fake Azure (tests/unit/azure/fake_azure.py); t
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import pytest
 from azure.ai.ml._restclient.arm_ml_service.models import JobStatus as ArmJobStatus
 from azure.ai.ml.operations._run_history_constants import JobStatus, RunHistoryConstants
 
-from ml.azure.cancel import Interrupted, cancel_job
+from ml.azure.cancel import Interrupted, cancel_job, interruptible
 from ml.azure.progress import Progress
 from ml.azure.retry import Budget
 from ml.azure.submit import ENDED, GRACE_SECONDS, IN_PROGRESS, follow
@@ -205,3 +209,15 @@ def test_in_ci_a_long_running_node_says_so_every_five_minutes_not_every_poll(cap
     out = capsys.readouterr().out
     assert out.count("gentle_job_15: Running — running train") == 2
     assert "(5m00s)" in out
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_each_stop_signal_interrupts_once_and_the_old_handlers_come_back(signum: signal.Signals) -> None:
+    before = signal.getsignal(signum)
+
+    with pytest.raises(Interrupted) as raised, interruptible():
+        os.kill(os.getpid(), signum)
+        time.sleep(5)  # the handler raises before this ends
+
+    assert raised.value.exit_code == 128 + signum
+    assert signal.getsignal(signum) is before
