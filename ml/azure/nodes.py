@@ -7,12 +7,12 @@ one private call is here, and the contract tests run it through the real SDK, so
 fails a test instead of a user's job.
 
 Logs can hold anything a library printed, rows of data included (residency): only lines our own steps print
-(`<step>: ...`, the console's marks, `error:`/`hint:`) are shown; the rest are counted, never echoed.
+(`<node>: ...` from the node's own step, the console's marks, `error:`/`hint:`) are shown; the rest are
+counted, never echoed.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # Azure ML's runtime writes the command's stdout and stderr here; system_logs/ hold the runtime's own.
 STEP_LOG = "user_logs/std_log.txt"
 # The lines our code prints: ml/steps print `<step>: ...`, ml/console marks `✓ ↷ !`, run_app `error:`/`hint:`.
-OWN_LINE = re.compile(r"^(?:[a-z][a-z0-9_]*: |[✓↷!] |error: |hint: )")
+OWN_MARKS = ("✓ ", "↷ ", "! ", "error: ", "hint: ")
 MAX_LINE = 240
 LOG_TIMEOUT = (5.0, 20.0)  # connect, read: a log tail is nice to have, never worth a stalled follow
 
@@ -84,11 +84,12 @@ class LogTail:
         *complete, rest = text.split("\n")
         if rest:
             self.partial[node.run_id] = rest
-        return self.own(complete)
+        return self.own(complete, node.name)
 
-    def own(self, lines: list[str]) -> list[str]:
+    def own(self, lines: list[str], node: str) -> list[str]:
         """Our own lines, cut to one screen line; everything else only counted (residency)."""
-        kept = [line.rstrip()[:MAX_LINE] for line in lines if OWN_LINE.match(line)]
+        marks = (*OWN_MARKS, f"{node.lower()}: ")
+        kept = [line.rstrip()[:MAX_LINE] for line in lines if line.startswith(marks)]
         self.hidden += sum(1 for line in lines if line.strip()) - len(kept)
         return kept
 

@@ -107,6 +107,8 @@ def follow(
                     "--timeout",
                 )
             sleep(poll_seconds)
+    if tail.hidden:
+        console.info(f"{tail.hidden} other log lines not shown (they may hold data): read them in the portal")
     if status != "Completed":
         raise _not_completed(client, job, status)
     console.done(f"{name} completed")

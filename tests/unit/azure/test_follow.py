@@ -134,7 +134,7 @@ def test_a_failed_pipeline_reports_the_failing_node_its_error_and_its_link(
 def test_the_running_node_and_only_our_own_log_lines_are_shown_each_once(
     fake_azure: FakeAzure, ml_client, capsys
 ) -> None:
-    first = b"pip noise\ntrain: loading 455 rows\n17.99,10.38,122.8,1\n"
+    first = b"pip noise\ntrain: loading 455 rows\n17.99,10.38,122.8,1\nradius: 17.99\n"
     train = FakeNode("train", ["Running"], "0c0ffee0-0000-4000-8000-000000000004", log=first)
     fake_azure.nodes = [train]
     fake_azure.job_states = ["Running", "Running", "Running", "Completed"]
@@ -150,7 +150,8 @@ def test_the_running_node_and_only_our_own_log_lines_are_shown_each_once(
     assert "running train" in out
     assert out.count("train: loading 455 rows") == 1
     assert out.count("train: fitted (train accuracy 0.9868)") == 1
-    assert "17.99" not in out and "20.57" not in out and "pip noise" not in out
+    assert "17.99" not in out and "20.57" not in out and "pip noise" not in out and "radius" not in out
+    assert "4 other log lines not shown (they may hold data)" in out
     ranges = [r.headers.get("Range") for r in fake_azure.requests if "/user_logs/" in r.path]
     assert ranges[:2] == ["bytes=0-", f"bytes={len(first)}-"]
 
