@@ -19,26 +19,28 @@ class Cause:
     fix: str
 
 
+COMPUTE_UNREACHABLE = Cause(
+    (
+        "ComputeNotFound",
+        "compute not found",
+        "ComputeOffline",
+        "not in a ready state",
+        "Disconnected",
+        "extension is not healthy",
+        "NodeNotReady",
+    ),
+    "the edge compute is not reachable",
+    "check the Arc agent and Azure ML extension on the cluster (`az connectedk8s show`, "
+    "`kubectl get pods -n azureml`), then `edge-train azure attach`",
+)
+
 CAUSES = (
     Cause(
         ("quota", "QuotaExceeded", "InsufficientQuota", "exceeds the limit"),
         "not enough quota on the edge compute",
         "free capacity on the Arc cluster (or its instance type limits), or lower resources.instance_count",
     ),
-    Cause(
-        (
-            "ComputeNotFound",
-            "compute not found",
-            "ComputeOffline",
-            "not in a ready state",
-            "Disconnected",
-            "extension is not healthy",
-            "NodeNotReady",
-        ),
-        "the edge compute is not reachable",
-        "check the Arc agent and Azure ML extension on the cluster (`az connectedk8s show`, "
-        "`kubectl get pods -n azureml`), then `edge-train azure attach`",
-    ),
+    COMPUTE_UNREACHABLE,
     Cause(
         (
             "AuthorizationFailed",

@@ -10,21 +10,33 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ml import console
 from ml.atomic import atomic_output_dir, atomic_write_bytes
-from ml.azure.failures import explain
+from ml.azure.failures import COMPUTE_UNREACHABLE, explain
 from ml.azure.job import RETURNED
+from ml.azure.nodes import LogTail, error_of, node_url, nodes_of, run_details
+from ml.azure.progress import Progress
+from ml.azure.retry import Budget, first_line, is_transient, retrying
 from ml.errors import EdgeTrainError
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
     from azure.ai.ml.entities import Job, PipelineJob
 
-TERMINAL = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
+# What each status azure-ai-ml knows means for `submit --wait` (a test checks the SDK's enums against it).
+# Still going: poll on. A job can also stop without completing: it ended (Failed, Canceled), it waits for a
+# person (Paused), or it may still move on (CancelRequested, NotResponding: a run may leave NotResponding
+# for any earlier state), which are waited for at most their grace before submit stops following.
+IN_PROGRESS = frozenset(
+    {"NotStarted", "Starting", "Provisioning", "Preparing", "Queued", "Running", "Finalizing", "Unknown"}
+)
+ENDED = frozenset({"Completed", "Failed", "Canceled", "Paused"})
+GRACE_SECONDS = {"CancelRequested": 600.0, "NotResponding": 900.0}
 
 
 def status_of(job: Job) -> str:
@@ -37,9 +49,13 @@ def portal_url(job: Job) -> str | None:
 
 
 def submit(client: MLClient, job: PipelineJob) -> Job:
-    """Create the job; uploads the code snapshot (what `.amlignore` lets through) and anonymous components."""
+    """Create the job; uploads the code snapshot (what `.amlignore` lets through) and anonymous components.
+
+    The job is named before it is sent, so an interrupt in the middle of the upload can still cancel it.
+    """
     from azure.core.exceptions import AzureError  # also the SDK's MlException and credential failures
 
+    job.name = job.name or f"edge-train-{uuid.uuid4().hex[:12]}"
     try:
         created = client.jobs.create_or_update(job, experiment_name=job.experiment_name)
     except AzureError as exc:
@@ -60,35 +76,122 @@ def follow(
     poll_seconds: float = 15.0,
     timeout_seconds: float = 6 * 3600,
     sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.monotonic,
+    budget: Budget = Budget(),
 ) -> Job:
-    """Poll until the job ends, printing each status change; a failed job raises with the mapped cause."""
-    from azure.core.exceptions import AzureError
+    """Poll until the job ends, showing its running node and that node's own log lines.
 
-    deadline = time.monotonic() + timeout_seconds
+    Transient failures while polling are retried within `budget`; a job that did not complete raises with
+    the failing node's error, or with what its status means and what to do.
+    """
+    started = entered = now()
     last = None
-    while True:
-        try:
-            job = client.jobs.get(name)
-        except AzureError as exc:
-            raise explain(exc, action=f"following job {name}") from None
-        status = status_of(job)
-        if status != last:
-            console.info(f"{name}: {status}")
-            last = status
-        if status in TERMINAL:
-            break
-        if time.monotonic() > deadline:
-            raise EdgeTrainError(
-                f"job {name} still {status} after {timeout_seconds:.0f} s\n  job: {portal_url(job)}",
-                hint="it keeps running in Azure; follow it in the portal, or re-run with a longer --timeout",
-            )
-        sleep(poll_seconds)
+    tail = LogTail()
+    with Progress(name, now=now) as progress:
+        while True:
+            job = _poll(client, name, budget, sleep)
+            status = status_of(job)
+            if status != last:
+                entered, last = now(), status
+            running = _running_nodes(client, name, progress, tail) if status == "Running" else []
+            progress.update(status, running)
+            if status in ENDED:
+                break
+            grace = GRACE_SECONDS.get(status)
+            if grace is not None and now() - entered > grace:
+                raise _stuck(job, status, grace)
+            if now() - started > timeout_seconds:
+                raise EdgeTrainError(
+                    f"job {name} still {status} after {timeout_seconds:.0f} s\n  job: {portal_url(job)}",
+                    hint="it keeps running in Azure; follow it in the portal, or re-run with a longer "
+                    "--timeout",
+                )
+            sleep(poll_seconds)
+    if tail.hidden:
+        console.info(f"{tail.hidden} other log lines not shown (they may hold data): read them in the portal")
     if status != "Completed":
-        raise explain(
-            _failure_text(client, job), action=f"pipeline job {name} ({status})", portal_url=portal_url(job)
-        )
+        raise _not_completed(client, job, status)
     console.done(f"{name} completed")
     return job
+
+
+def _poll(client: MLClient, name: str, budget: Budget, sleep: Callable[[float], None]) -> Job:
+    from azure.core.exceptions import AzureError
+
+    try:
+        return retrying(
+            lambda: client.jobs.get(name), what=f"following job {name}", budget=budget, sleep=sleep
+        )
+    except AzureError as exc:
+        if is_transient(exc):
+            raise EdgeTrainError(
+                f"lost contact with Azure ML while following job {name}: {first_line(exc)} "
+                f"(gave up after {budget.attempts} attempts)",
+                hint="the job keeps running in Azure: follow it in the portal, and check this machine's "
+                "network or proxy to management.azure.com",
+            ) from None
+        raise explain(exc, action=f"following job {name}") from None
+
+
+def _running_nodes(client: MLClient, name: str, progress: Progress, tail: LogTail) -> list[str]:
+    """The nodes running now, their new log lines shown; best effort: a hiccup here never ends the follow."""
+    try:
+        running = [node for node in nodes_of(client, name) if node.status == "Running"]
+        for node in running:
+            progress.log(node.name, tail.new_lines(client, node))
+    except Exception:  # the next poll tries again; following the job matters more than its log
+        return progress.running
+    return [node.name for node in running]
+
+
+def _stuck(job: Job, status: str, grace: float) -> EdgeTrainError:
+    where = f"\n  job: {portal_url(job)}"
+    if status == "NotResponding":
+        cause = COMPUTE_UNREACHABLE
+        return EdgeTrainError(
+            f"job {job.name} NotResponding for {grace:.0f} s: {cause.what}{where}", hint=cause.fix
+        )
+    return EdgeTrainError(
+        f"job {job.name} still {status} after {grace:.0f} s{where}",
+        hint="Azure ML has not finished cancelling it; check it in the portal and `edge-train doctor`",
+    )
+
+
+def _not_completed(client: MLClient, job: Job, status: str) -> EdgeTrainError:
+    where = f"\n  job: {portal_url(job)}"
+    if status == "Canceled":
+        return EdgeTrainError(
+            f"job {job.name} was canceled{where}",
+            hint="someone cancelled it in the portal or through a cancelled workflow; "
+            "re-run `edge-train submit --wait` to train again",
+        )
+    if status == "Paused":
+        return EdgeTrainError(
+            f"job {job.name} is Paused: it waits for someone to resume it{where}",
+            hint="resume or cancel it in the portal; submit stops following a paused job "
+            "and downloads nothing",
+        )
+    return _failure(client, job)
+
+
+def _failure(client: MLClient, job: Job) -> EdgeTrainError:
+    """The failed node's own error and link; the pipeline's error if no node failed (e.g. none started)."""
+    from azure.core.exceptions import AzureError
+
+    try:
+        failed = [node for node in nodes_of(client, job.name) if node.status == "Failed"]
+        for node in failed:
+            error = error_of(run_details(client, node.run_id)) or "it recorded no error"
+            return explain(
+                error,
+                action=f"node {node.name} of pipeline job {job.name}",
+                portal_url=node_url(portal_url(job), job.name, node.run_id),
+            )
+    except AzureError:
+        pass  # fall back to the pipeline's own error below
+    return explain(
+        _failure_text(client, job), action=f"pipeline job {job.name} (Failed)", portal_url=portal_url(job)
+    )
 
 
 def _failure_text(client: MLClient, job: Job) -> str:

@@ -34,13 +34,18 @@ def submit(
     poll: float = typer.Option(15.0, min=1.0, help="seconds between status checks"),
     timeout: float = typer.Option(6 * 3600, min=1.0, help="give up following after this many seconds"),
 ) -> None:
-    """Run the pipeline as an Azure ML job on the edge compute, with the hyperparameters in params.yaml."""
+    """Run the pipeline as an Azure ML job on the edge compute, with the hyperparameters in params.yaml.
+
+    Ctrl-C or SIGTERM (a cancelled workflow) while it is submitted or followed cancels the Azure ML job.
+    """
     from ml import console
+    from ml.azure.cancel import Interrupted, cancel_job, interruptible
     from ml.azure.client import workspace_client
     from ml.azure.job import build_pipeline_job
-    from ml.azure.submit import download_returned, follow
+    from ml.azure.submit import download_returned, follow, portal_url
     from ml.azure.submit import submit as submit_job
     from ml.config import load_settings
+    from ml.errors import EdgeTrainError
     from ml.paths import repo_root
 
     root = repo_root()
@@ -48,12 +53,25 @@ def submit(
     job = build_pipeline_job(root, settings, pipeline)
     console.done(f"built the job from {pipeline} (outputs with data stay on {settings.azure.edge_datastore})")
     client = workspace_client(settings.azure)
-    created = submit_job(client, job)
-    if not wait:
-        console.skipped("follow and download", "--wait was not given")
-        return
-    follow(client, created.name, poll_seconds=poll, timeout_seconds=timeout)
-    download_returned(client, created.name, root)
+    with interruptible():
+        created = None
+        try:
+            created = submit_job(client, job)
+            if not wait:
+                console.skipped("follow and download", "--wait was not given")
+                return
+            follow(client, created.name, poll_seconds=poll, timeout_seconds=timeout)
+        except Interrupted as interrupted:
+            portal = portal_url(created) if created else None
+            raise cancel_job(client, job.name, interrupted, portal=portal) from None
+        try:
+            download_returned(client, created.name, root)
+        except Interrupted as interrupted:
+            raise EdgeTrainError(
+                f"interrupted ({interrupted.name}) while downloading: no local file changed",
+                hint=f"the job completed; fetch it with `az ml job download --name {created.name} --all`",
+                exit_code=interrupted.exit_code,
+            ) from None
 
 
 def init(

@@ -43,7 +43,11 @@ class FakeCredential:
     """A TokenCredential that hands out unsigned JWTs: no Entra ID, no 169.254.169.254 probe.
 
     The audience is the scope's resource, as Entra ID would issue it (the SDK checks it before submitting).
+    Stands in for `default_credential(azure)`, so it accepts and ignores the settings.
     """
+
+    def __init__(self, *settings: object) -> None:
+        pass
 
     @staticmethod
     def token(*scopes: str) -> str:
@@ -68,6 +72,7 @@ class Recorded:
     method: str
     url: str
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -75,6 +80,38 @@ class Recorded:
 
 
 Handler = Callable[[Recorded], tuple[int, Any, dict[str, str]] | None]
+LOGS = "https://edgews1234.blob.core.windows.net/azureml/ExperimentRun"
+
+
+@dataclass
+class FakeNode:
+    """One child run of the pipeline, as run history lists it (`GET .../runs/{parent}/children`).
+
+    Run history is not in Microsoft's public REST reference; its shapes are the SDK's own generated models
+    (`azure.ai.ml._restclient.runhistory.models`: `PaginatedRunList`, `Run`, `RunDetails`, `ErrorResponse`),
+    built from the service's swagger. `states` advance one per listing, like `FakeAzure.job_states`.
+    """
+
+    node: str
+    states: list[str]
+    run_id: str
+    error: dict[str, str] = field(default_factory=dict)
+    # The node's stdout and stderr as Azure ML's runtime writes them to user_logs/std_log.txt.
+    log: bytes = b""
+
+    @property
+    def status(self) -> str:
+        return self.states[0]
+
+    def advance(self) -> None:
+        if len(self.states) > 1:
+            self.states.pop(0)
+
+    def run(self, parent: str) -> dict:
+        run = {"runId": self.run_id, "parentRunId": parent, "displayName": self.node, "status": self.status}
+        if self.error:
+            run["error"] = {"error": self.error}
+        return run
 
 
 @dataclass
@@ -88,6 +125,10 @@ class FakeAzure:
     run_error: dict[str, str] = field(default_factory=dict)
     # Named outputs of finished jobs: output name -> (asset type, {file name: bytes}), in the blobstore.
     job_outputs: dict[str, tuple[str, dict[str, bytes]]] = field(default_factory=dict)
+    # The pipeline's child runs (its nodes), as run history lists them.
+    nodes: list[FakeNode] = field(default_factory=list)
+    # What the job goes through after `POST .../jobs/{id}/cancel` (the states replace `job_states`).
+    cancel_states: list[str] = field(default_factory=lambda: ["CancelRequested", "Canceled"])
 
     def on(self, method: str, pattern: str, handler: Handler) -> None:
         """Answer `method` requests whose path matches `pattern` with `handler` (before the defaults)."""
@@ -95,6 +136,21 @@ class FakeAzure:
 
     def fail(self, method: str, pattern: str, status: int, code: str, message: str) -> None:
         self.on(method, pattern, lambda _: (status, {"error": {"code": code, "message": message}}, {}))
+
+    def fail_times(self, method: str, pattern: str, statuses: list[int]) -> None:
+        """Answer the next len(statuses) matching requests with these statuses (ARM's error body)."""
+        left = list(statuses)
+
+        def handler(_: Recorded) -> tuple[int, Any, dict[str, str]] | None:
+            if not left:
+                return None
+            status = left.pop(0)
+            return status, {"error": {"code": "ServiceUnavailable", "message": f"HTTP {status}"}}, {}
+
+        self.on(method, pattern, handler)
+
+    def cancels(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST" and r.path.endswith("/cancel")]
 
     # --- what the SDK sends -------------------------------------------------------------------------------
     def job_puts(self) -> list[Recorded]:
@@ -175,6 +231,11 @@ class FakeAzure:
                 },
                 {},
             )
+        if request.method == "POST" and path.startswith(ARM) and path.endswith("/cancel"):
+            # Jobs - Cancel (REST reference, 2024-04-01): 202 Accepted with Location and Retry-After.
+            self.job_states = list(self.cancel_states)
+            operation = f"{WORKSPACE_PATH}/locations/westeurope/mfeOperationResults/jc:{path.split('/')[-2]}"
+            return 202, None, {"Location": f"{ARM}{operation}?api-version=2024-04-01", "Retry-After": "10"}
         if request.method == "PUT" and path.startswith(ARM) and "/jobs/" in path:
             return 201, self._job(request.body, path.rsplit("/", 1)[1], "NotStarted"), {}
         if request.method == "GET" and "/jobs/" in path:
@@ -194,12 +255,29 @@ class FakeAzure:
     def _outputs(self, request: Recorded) -> tuple[int, Any, dict[str, str]] | None:
         """Run history, data/model URIs, the blobstore and its blobs: what `jobs.download` reads."""
         path, method = request.path, request.method
+        if method == "GET" and path.startswith(f"{REGION}/history/") and path.endswith("/children"):
+            parent = path.rsplit("/", 2)[1]
+            runs = [node.run(parent) for node in self.nodes]
+            for node in self.nodes:
+                node.advance()
+            return 200, {"value": runs, "continuationToken": None, "nextLink": None}, {}
         if method == "GET" and path.startswith(f"{REGION}/history/") and path.endswith("/details"):
             run = path.rsplit("/", 2)[1]
+            node = next((n for n in self.nodes if n.run_id == run), None)
+            if node is not None:
+                details = {"runId": run, "status": node.status, "logFiles": {}}
+                if node.log:
+                    url = f"{LOGS}/dcid.{run}/user_logs/std_log.txt?sv=2019-07-07&sr=b&sig=fake"
+                    details["logFiles"] = {"user_logs/std_log.txt": url}
+                if node.error:
+                    details["error"] = {"error": node.error}
+                return 200, details, {}
             details = {"runId": run, "status": "Failed" if self.run_error else "Completed", "logFiles": {}}
             if self.run_error:
                 details["error"] = {"error": self.run_error}
             return 200, details, {}
+        if method == "GET" and path.startswith(f"{LOGS}/dcid."):
+            return self._log_blob(path.removeprefix(f"{LOGS}/dcid.").split("/", 1)[0], request)
         if method == "POST" and path.endswith("/rundata"):
             job = request.body["runId"]
             return (
@@ -260,6 +338,15 @@ class FakeAzure:
             )
         return None
 
+    def _log_blob(self, run: str, request: Recorded) -> tuple[int, Any, dict[str, str]]:
+        """Get Blob with `Range: bytes=N-` as the blob service answers: 206 with the rest, 416 past it."""
+        data = next(n.log for n in self.nodes if n.run_id == run)
+        start = int(re.sub(r"\D", "", (request.headers.get("Range") or "0").split("-", 1)[0]) or 0)
+        if start >= len(data):
+            return 416, None, {"x-ms-error-code": "InvalidRange", "Content-Range": f"bytes */{len(data)}"}
+        headers = {"Content-Type": "application/octet-stream", "x-ms-blob-type": "AppendBlob"}
+        return 206, data[start:], {**headers, "Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"}
+
     @staticmethod
     def _asset(job: str, name: str) -> str:
         return f"azureml://locations/westeurope/workspaces/w/data/azureml_{job}_output_data_{name}/versions/1"
@@ -312,7 +399,7 @@ class FakeAzure:
         body: Any = request.body
         if isinstance(body, bytes | str) and "json" in (request.headers.get("Content-Type") or ""):
             body = json.loads(body)
-        recorded = Recorded(request.method or "", request.url or "", body)
+        recorded = Recorded(request.method or "", request.url or "", body, dict(request.headers))
         self.requests.append(recorded)
         status, payload, headers = self.answer(recorded)
         data = (

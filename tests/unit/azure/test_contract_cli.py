@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from ml.cli import app, run_app
 
+from .conftest import REPO
 from .fake_azure import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE, FakeAzure, FakeCredential
 
 
@@ -51,3 +58,37 @@ def test_submit_without_workspace_settings_says_to_run_init(
     assert "azure.subscription_id, azure.resource_group, azure.workspace not set" in err
     assert "edge-train init" in err
     assert fake_azure.requests == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_following_cancels_the_azure_job_within_githubs_window(
+    configured: Path, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """A cancelled workflow sends SIGINT, then SIGTERM 7.5 s later: the job must be cancelled before that."""
+    record = tmp_path / "requests.json"
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "tests.unit.azure.submit_in_fake_azure", str(record), "--wait"],
+        cwd=REPO,
+        env={**os.environ, "EDGE_TRAIN_ROOT": str(configured), "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stdout:
+            if ": Running" in line:
+                break
+        sent = time.monotonic()
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=10)
+        took = time.monotonic() - sent
+    finally:
+        watchdog.cancel()
+
+    assert process.returncode == 128 + signum, err
+    assert took < 7.5
+    assert [path for method, path in json.loads(record.read_text()) if method == "POST" and "/cancel" in path]
+    assert f"interrupted ({signum.name}): job edge-train-" in err
+    assert "cancelled (CancelRequested)" in err
