@@ -28,10 +28,12 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks
 
-# Re-resolve the lock files after changing dependencies in pyproject.toml.
+# Re-resolve the lock files after changing dependencies in pyproject.toml; the last line also regenerates the
+# Azure ML job's environment (requirements-job.lock, components/environment/conda.yml, the base image).
 lock: $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -q -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 -q --extra dev -o requirements-dev.lock
+	$(BIN)/python -m ml.azure.environment --lock
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)

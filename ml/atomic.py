@@ -1,7 +1,13 @@
 """Write files and folders so that an interrupted step never leaves a half-written artifact.
 
-Everything is written next to its destination under a temporary name and renamed into place at the end:
-a rename within one filesystem is atomic, so readers see the old version or the new one, never a mix.
+Files are written next to their destination under a temporary name and renamed into place: a rename within
+one filesystem is atomic, so readers see the old file or the new one, never a mix.
+
+Folders are never renamed or removed themselves, only their contents: in an Azure ML job an output folder is a
+mount point, and renaming it fails with `OSError: [Errno 16] Device or resource busy`. A folder's new contents
+are written into a hidden temporary folder *inside* it and moved in entry by entry once complete, so every
+file appears whole; a step that fails or is killed leaves the previous contents (plus, after a kill, a hidden
+`.edge-train-tmp-*` folder that the next write removes).
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+TEMP_PREFIX = ".edge-train-tmp-"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -33,19 +41,46 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 @contextlib.contextmanager
 def atomic_output_dir(path: Path) -> Iterator[Path]:
-    """Yield an empty temporary folder; on success it replaces `path`, on failure it is removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    """Yield an empty temporary folder inside `path`; on success its contents replace those of `path`.
+
+    On failure the temporary folder is removed and `path` keeps what it held. `path` itself is created if
+    missing and never renamed or removed (it may be a mount point).
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
+    tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=path))
     try:
         yield tmp
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
+        replace_contents(path, tmp)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def replace_contents(path: Path, new: Path) -> None:
+    """Move every entry of `new` (a folder inside `path`) into `path`, then drop the entries it replaced.
+
+    Each entry lands by one rename; an entry in the way is first moved aside into a hidden folder inside
+    `path`, so nothing outside `path` is touched and `path` is never renamed.
+    """
+    trash = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=path))
+    try:
+        incoming = {entry.name for entry in new.iterdir()}
+        for name in sorted(incoming):
+            target = path / name
+            if target.is_dir() and not target.is_symlink():
+                os.replace(target, trash / name)
+            os.replace(new / name, target)
+        for stale in path.iterdir():
+            if stale.name not in incoming and stale not in (new, trash):
+                os.replace(stale, trash / stale.name)
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Temporary folders that a killed step left inside `path`."""
+    for entry in path.glob(f"{TEMP_PREFIX}*"):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)

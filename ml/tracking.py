@@ -1,7 +1,10 @@
 """MLflow logging for the steps: params and aggregate metrics only, never rows of data.
 
-Locally the store is `sqlite:///mlflow.db` at the repository root; inside an Azure ML job the service sets
-MLFLOW_TRACKING_URI (and an active run), and we log to that instead.
+Locally the store is `sqlite:///mlflow.db` at the repository root. Inside an Azure ML job the service sets
+MLFLOW_TRACKING_URI=azureml://... (served by the azureml-mlflow plugin in the job environment) and
+MLFLOW_RUN_ID, the run it created for the node: `start_run` resumes that run, so params and metrics appear
+on the node in the studio. The experiment is the job's; calling `set_experiment` there could name another one,
+and MLflow refuses to resume a run outside the active experiment, so it is only called when no run is given.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ def log_step(step: str, params: Mapping[str, object], metrics: Mapping[str, floa
     configure_mlflow()
     import mlflow
 
-    mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment_name())
+    if not os.environ.get("MLFLOW_RUN_ID"):
+        mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment_name())
     tags = {"edge_train.step": step}
     if os.environ.get(PIPELINE_RUN_ENV):
         tags["edge_train.pipeline_run"] = os.environ[PIPELINE_RUN_ENV]

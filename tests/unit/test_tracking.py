@@ -1,0 +1,44 @@
+"""The steps log to the store they are given: local sqlite, or the run Azure ML created for the node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ml.tracking import log_step
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    return uri
+
+
+def test_locally_each_step_is_a_run_in_the_models_experiment(store, monkeypatch):
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "local-experiment")
+    run_id = log_step("train", {"C": 1.0}, {"train_accuracy": 0.9})
+    run = mlflow.MlflowClient(store).get_run(run_id)
+    assert mlflow.MlflowClient(store).get_experiment(run.info.experiment_id).name == "local-experiment"
+    assert run.data.metrics == {"train_accuracy": 0.9}
+
+
+def test_in_a_job_the_step_logs_into_the_run_the_service_created(store, monkeypatch):
+    """Azure ML creates the node's run in the job's experiment and hands it over in MLFLOW_RUN_ID; naming
+    another experiment (as set_experiment would) must not make MLflow refuse to resume it."""
+    import mlflow
+
+    client = mlflow.MlflowClient(store)
+    job_experiment = client.create_experiment("the-jobs-experiment")
+    service_run = client.create_run(job_experiment).info.run_id
+    monkeypatch.setenv("MLFLOW_RUN_ID", service_run)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "some-other-experiment")
+    assert log_step("prepare", {"seed": 42}, {"rows_train": 455}) == service_run
+    run = client.get_run(service_run)
+    assert run.data.params == {"seed": "42"}
+    assert run.data.metrics == {"rows_train": 455.0}
+    assert client.get_experiment_by_name("some-other-experiment") is None
