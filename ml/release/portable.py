@@ -46,8 +46,21 @@ def export_onnx(root: Path, model_hash: str) -> Path | None:
     out = root / PORTABLE_DIR
     record = _read_record(out)
     if record.get("model_hash") == model_hash and (out / ONNX_FILE).is_file():
+        if not _record_passes(record):
+            console.warn(
+                f"{PORTABLE_DIR}/{PARITY_FILE} records a failed parity check (max difference "
+                f"{record.get('max_abs_diff')} > {PARITY_TOLERANCE:g}); the image ships the MLflow model only"
+            )
+            return None
         console.skipped("export ONNX", f"{PORTABLE_DIR}/{ONNX_FILE} already matches this model")
         return out / ONNX_FILE
+    if not (root / PREPARED_DIR / "test.csv").is_file():  # a runner: held-out rows never leave the edge
+        console.skipped(
+            "export ONNX",
+            f"no held-out set here ({PREPARED_DIR}/ stays where the data is) and no parity-checked "
+            f"{ONNX_FILE} for this model in {PORTABLE_DIR}/; the image ships the MLflow model only",
+        )
+        return None
     from ml.modelio import load_native_model
 
     model = load_native_model(root / MODEL_DIR)
@@ -127,6 +140,14 @@ def _holdout(root: Path):
     if not path.is_file():
         raise EdgeTrainError(f"no held-out set at {path}", hint="run `edge-train run` to prepare and train")
     return pd.read_csv(path)
+
+
+def _record_passes(record: dict) -> bool:
+    """A parity report (written here or by the edge's export step) that shows agreement within tolerance."""
+    try:
+        return int(record["rows"]) > 0 and float(record["max_abs_diff"]) <= PARITY_TOLERANCE
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _read_record(out: Path) -> dict:

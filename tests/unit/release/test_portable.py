@@ -57,3 +57,33 @@ def test_an_unconvertible_model_is_reported_and_the_mlflow_model_still_ships(
     assert not (root / PORTABLE_DIR).exists()
     assert "cannot be exported to ONNX" in capsys.readouterr().err
     assert (root / MODEL_DIR / "MLmodel").is_file()
+
+
+def test_a_runner_without_the_held_out_rows_packages_without_touching_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """After an edge run the runner has the model, never `artifacts/prepared/`: no error, no ONNX."""
+    root = trained_root(tmp_path, build_model(1.0, 500, "lbfgs"))
+    (root / PREPARED_DIR / "test.csv").unlink()
+    assert export_onnx(root, "hash1") is None
+    assert "stays where the data is" in capsys.readouterr().out
+
+
+def test_an_onnx_model_that_came_back_with_a_passing_parity_report_is_used_without_data(
+    tmp_path: Path,
+) -> None:
+    edge = trained_root(tmp_path / "edge", build_model(1.0, 500, "lbfgs"))
+    export_onnx(edge, "hash1")  # on the edge, next to the held-out rows
+    runner = tmp_path / "runner"
+    (runner / PORTABLE_DIR).mkdir(parents=True)
+    for name in (ONNX_FILE, PARITY_FILE):
+        (runner / PORTABLE_DIR / name).write_bytes((edge / PORTABLE_DIR / name).read_bytes())
+    assert export_onnx(runner, "hash1") == runner / PORTABLE_DIR / ONNX_FILE
+
+
+def test_a_failed_parity_report_keeps_the_onnx_model_out_of_the_image(tmp_path: Path) -> None:
+    (tmp_path / PORTABLE_DIR).mkdir(parents=True)
+    (tmp_path / PORTABLE_DIR / ONNX_FILE).write_bytes(b"onnx")
+    record = {"model_hash": "hash1", "rows": 50, "max_abs_diff": 0.2, "tolerance": 1e-5}
+    (tmp_path / PORTABLE_DIR / PARITY_FILE).write_text(json.dumps(record))
+    assert export_onnx(tmp_path, "hash1") is None

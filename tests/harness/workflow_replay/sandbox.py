@@ -1,0 +1,145 @@
+"""Where a replay runs: an unprivileged user, a bare "GitHub" origin and a workspace clone of it.
+
+GitHub-hosted runners are not root. When the tests run as root (this lab, a container), every step runs as
+`nobody` through `setpriv` (no capabilities, no supplementary groups); otherwise as the current user. The
+sandbox lives under the system temp dir, keyed by the checkout, and is reused between replays so the
+Install step pays for a virtual environment once: between replays the workspace is reset to a fresh clone
+(`git clean -ffdx` keeps only `.venv/`, which the workflow's own `make .venv/...` then brings up to date).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+UNPRIVILEGED = "nobody"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    base: Path
+    uid: int
+    gid: int
+
+    @classmethod
+    def for_checkout(cls, checkout: Path) -> Sandbox:
+        key = hashlib.sha256(str(checkout.resolve()).encode()).hexdigest()[:12]
+        base = Path(tempfile.gettempdir()) / f"edge-train-replay-{key}"
+        if os.geteuid() == 0:
+            user = pwd.getpwnam(UNPRIVILEGED)
+            uid, gid = user.pw_uid, user.pw_gid
+        else:
+            uid, gid = os.getuid(), os.getgid()
+        base.mkdir(mode=0o755, exist_ok=True)
+        box = cls(base, uid, gid)
+        for folder in (box.home, box.tool_cache, box.temp):
+            folder.mkdir(exist_ok=True)
+            box.own(folder)
+        return box
+
+    @property
+    def home(self) -> Path:
+        return self.base / "home"
+
+    @property
+    def origin(self) -> Path:
+        return self.base / "origin.git"
+
+    @property
+    def workspace(self) -> Path:
+        return self.base / "work" / "edge-train"
+
+    @property
+    def tool_cache(self) -> Path:
+        return self.base / "toolcache"
+
+    @property
+    def temp(self) -> Path:
+        return self.base / "runner-temp"
+
+    @property
+    def is_root_lab(self) -> bool:
+        return os.geteuid() == 0
+
+    def own(self, path: Path) -> None:
+        if self.is_root_lab:
+            subprocess.run(["chown", "-R", f"{self.uid}:{self.gid}", str(path)], check=True)
+
+    def command(self, argv: Sequence[str]) -> list[str]:
+        """`argv` as the unprivileged user (through setpriv when we are root)."""
+        if not self.is_root_lab:
+            return list(argv)
+        return [
+            "setpriv",
+            f"--reuid={self.uid}",
+            f"--regid={self.gid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+            *argv,
+        ]
+
+    def run(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        cwd: Path,
+        timeout: float = 1800,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            self.command(argv),
+            env=dict(env),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr[-2000:]}")
+        return result
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "GIT_TERMINAL_PROMPT": "0", "LANG": "C.UTF-8"}
+        return self.run(["git", *args], env, cwd or self.base).stdout.strip()
+
+    def publish(self, checkout: Path, refs: Mapping[str, str]) -> None:
+        """Make the bare origin hold `refs` (ref name → commit of `checkout`), like the GitHub repository.
+
+        Tags a previous replay pushed stay: a replay that runs twice sees its own earlier releases.
+        """
+        if not self.origin.exists():
+            subprocess.run(["git", "init", "-q", "--bare", str(self.origin)], check=True)
+        if self.is_root_lab:  # git refuses to push into a repository another user owns: take it back a moment
+            subprocess.run(["chown", "-R", "0:0", str(self.origin)], check=True)
+        for ref, commit in refs.items():
+            subprocess.run(
+                ["git", "push", "-q", "--force", str(self.origin), f"{commit}:{ref}"],
+                cwd=checkout,
+                check=True,
+                capture_output=True,
+            )
+        self.own(self.origin)
+
+    def reset_origin(self) -> None:
+        if self.origin.exists():
+            shutil.rmtree(self.origin)
+
+    def clean_workspace(self, keep: Sequence[str] = (".venv",)) -> None:
+        """A fresh clone's tree: every file not in git removed, except the virtual environment."""
+        if not (self.workspace / ".git").is_dir():
+            return
+        excludes = [arg for name in keep for arg in ("-e", name)]
+        self.git("clean", "-ffdxq", *excludes, cwd=self.workspace)
+        self.git("reset", "-q", "--hard", cwd=self.workspace)
+        for tag in self.git("tag", "--list", cwd=self.workspace).split():
+            self.git("tag", "-d", tag, cwd=self.workspace)

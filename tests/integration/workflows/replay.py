@@ -1,0 +1,85 @@
+"""Fixtures shared by the workflow replays: the sandbox, this checkout as a commit, the edge's outputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+from tests.harness.workflow_replay import events
+from tests.harness.workflow_replay.runner import Replay
+from tests.harness.workflow_replay.sandbox import Sandbox
+from tests.harness.workflow_replay.stubs import edge_job_stub
+from tests.integration.clone import edge_train, fresh_clone
+
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+# The repository variables `edge-train init` tells a maintainer to set (a fork's pull request gets none).
+EDGE_VARS = {
+    "AZURE_CLIENT_ID": "33333333-3333-4333-8333-333333333333",
+    "AZURE_TENANT_ID": "22222222-2222-4222-8222-222222222222",
+    "AZURE_SUBSCRIPTION_ID": "0a1b2c3d-0000-4000-8000-000000000001",
+}
+# The outputs the edge job returns (ml.azure.job.RETURNED): local path → path where the pipeline wrote it.
+RETURNED = {
+    "artifacts/model": "artifacts/model",
+    "reports/metrics.json": "reports/metrics.json",
+    "reports/plots": "reports/plots",
+}
+# The harness's one speed knob: the test steps run their real make targets and tool installs, but pytest
+# only collects (the suites themselves run in this very test run); everything else runs in full.
+COLLECT_ONLY = {"PYTEST_ADDOPTS": "--collect-only -q"}
+
+
+def worktree_commit(root: Path = REPO_ROOT) -> str:
+    """A commit of the working tree as it is (uncommitted edits included), without touching the checkout."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+
+        def git(*args: str) -> str:
+            run = subprocess.run(
+                ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=True
+            )
+            return run.stdout.strip()
+
+        git("read-tree", "HEAD")
+        git("add", "-A")
+        tree = git("write-tree")
+        if tree == git("rev-parse", "HEAD^{tree}"):
+            return git("rev-parse", "HEAD")
+        return git(
+            "-c",
+            "user.name=replay",
+            "-c",
+            "user.email=replay@edge-train.invalid",
+            "commit-tree",
+            tree,
+            "-p",
+            "HEAD",
+            "-m",
+            "the working tree under test",
+        )
+
+
+def edge_outputs(dest: Path) -> Path:
+    """Run the pipeline once where 'the edge' is (a fresh clone, the example data) and keep its outputs."""
+    clone = fresh_clone(dest)
+    result = edge_train(clone, "run", "--no-release")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return clone
+
+
+def replay(sandbox: Sandbox, workflow: str, job: str, event: events.Event, **options) -> Replay:
+    return Replay(sandbox, WORKFLOWS / workflow, job, event, **options)
+
+
+def edge_seams(edge: Path) -> dict:
+    return {
+        "Train on the edge compute through Azure ML (only metrics come back)": edge_job_stub(edge, RETURNED)
+    }
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,96 @@
+"""Every `run:` step of pr.yml, train.yml and promote.yml runs here as GitHub would run it.
+
+Each job is replayed step by step in a fresh clone, as an unprivileged user with `CI=true`, the event's
+payload and the repository's variables (none for a fork), `if:` evaluated as the runner does
+(tests/harness/workflow_replay). A renamed make target, a missing tool, a flag the CLI lacks, a step that
+needs root or data that stays on the edge fails a replay. The edge job is a seam until the job emulator
+lands: it returns what the pipeline returns (model, metrics, plots), nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.harness.workflow_replay import events
+from tests.harness.workflow_replay.sandbox import Sandbox
+from tests.integration.report.fake_github import TOKEN, serve_fake_github
+from tests.integration.workflows.replay import (
+    COLLECT_ONLY,
+    EDGE_VARS,
+    edge_outputs,
+    edge_seams,
+    replay,
+    worktree_commit,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    return Sandbox.for_checkout(Path(__file__).resolve().parents[3])
+
+
+@pytest.fixture(scope="module")
+def commit(sandbox: Sandbox) -> str:
+    """This working tree, published as `main` and as pull request 1 on the sandbox's origin."""
+    from tests.conftest import REPO_ROOT
+
+    sha = worktree_commit()
+    sandbox.publish(REPO_ROOT, {"refs/heads/main": sha, "refs/pull/1/head": sha, "refs/pull/1/merge": sha})
+    return sha
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return edge_outputs(tmp_path_factory.mktemp("edge") / "edge-train")
+
+
+def test_pull_request_checks_run_every_step(sandbox: Sandbox, commit: str) -> None:
+    event = events.pull_request(1, commit, commit, commit)
+    result = replay(sandbox, "pr.yml", "checks", event, runner_env=COLLECT_ONLY).run()
+    assert result.ok, result.failures()
+    assert all(step.ran for step in result.steps)
+
+
+def test_a_fork_pull_request_trains_on_the_example_data_and_never_signs_in(
+    sandbox: Sandbox, commit: str
+) -> None:
+    event = events.pull_request(1, commit, commit, commit, fork=True)
+    result = replay(sandbox, "pr.yml", "report", event, vars={}, oidc=False).run()
+    assert result.ok, result.failures()
+    assert not result.step("Sign in to Azure with OIDC").ran
+    assert not result.step("Train on the edge compute through Azure ML (only metrics come back)").ran
+    assert result.step("Train on the example data on this runner").outcome == "success"
+    assert "Metrics" in result.summary or result.summary, result.summary
+
+
+def test_a_same_repository_pull_request_trains_on_the_edge_and_comments(
+    sandbox: Sandbox, commit: str, edge: Path
+) -> None:
+    event = events.pull_request(1, commit, commit, commit)
+    with serve_fake_github(TOKEN) as github:
+        result = replay(
+            sandbox,
+            "pr.yml",
+            "report",
+            event,
+            vars=EDGE_VARS,
+            oidc=True,
+            runner_env={"GITHUB_API_URL": github.url},
+            seams=edge_seams(edge),
+            token=TOKEN,
+        ).run()
+    assert result.ok, result.failures()
+    assert result.step("Sign in to Azure with OIDC").outcome == "success"
+    assert not result.step("Train on the example data on this runner").ran
+    assert len(github.comments.get(1, [])) == 1, github.requests
+
+
+def test_replays_run_as_an_unprivileged_user(sandbox: Sandbox) -> None:
+    assert sandbox.uid != 0
+    if os.geteuid() != 0:
+        assert sandbox.uid == os.getuid()
