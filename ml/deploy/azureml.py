@@ -94,9 +94,14 @@ def check_instance_type(client: MLClient, settings: Settings, target: DeployTarg
             f"compute {compute_name} is not in workspace {settings.azure.workspace}",
             hint="attach the Arc cluster first: edge-train azure attach",
         ) from None
+    # The compute's KubernetesProperties as a dict (camelCase in azure-ai-ml 1.3x, snake_case before).
     properties = getattr(compute, "properties", None) or {}
-    types = sorted(properties.get("instance_types") or {})
-    default = properties.get("default_instance_type") or DEFAULT_INSTANCE_TYPE
+    types = sorted(properties.get("instanceTypes") or properties.get("instance_types") or {})
+    default = (
+        properties.get("defaultInstanceType")
+        or properties.get("default_instance_type")
+        or DEFAULT_INSTANCE_TYPE
+    )
     if target.instance_type in types or (not types and target.instance_type == default):
         return
     raise EdgeTrainError(
@@ -186,11 +191,12 @@ def _create_deployment(client: MLClient, deployment, tag: VersionTag) -> None:
     except HttpResponseError as exc:
         _delete(client, deployment.name, deployment.endpoint_name)
         raise EdgeTrainError(
-            f"Azure ML refused deployment {deployment.name} of {tag.tag}: {_reason(exc)}; "
+            f"Azure ML could not create deployment {deployment.name} of {tag.tag}: {_reason(exc)}; "
             "the traffic was not touched",
             hint=_fix_for(exc),
         ) from None
-    state = str(getattr(created, "provisioning_state", "") or "")
+    state = getattr(created, "provisioning_state", None)
+    state = str(getattr(state, "value", state) or "")  # an enum in the SDK; its str() is not the state
     if state.lower() != "succeeded":
         _delete(client, deployment.name, deployment.endpoint_name)
         raise EdgeTrainError(

@@ -12,7 +12,7 @@ from ml import console
 from ml.config import load_settings
 from ml.deploy import kubernetes, versions
 from ml.deploy.image import verified_image
-from ml.deploy.targets import choose_target, require_azure_fields, require_kind
+from ml.deploy.targets import choose_target, require_azure_fields, require_kind, require_registry
 
 
 def deploy(
@@ -28,6 +28,7 @@ def deploy(
     model = settings.model.name
     if target.kind != "kubernetes":
         require_azure_fields(name, target)
+        require_registry(name, settings.image.registry)
     if rollback:
         if ref:
             from ml.errors import EdgeTrainError

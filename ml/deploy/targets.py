@@ -45,3 +45,12 @@ def require_azure_fields(name: str, target: DeployTarget) -> None:
             f"{SETTINGS_FILE}: deploy.{name}: {', '.join(missing)} not set (a {target.kind} target needs it)",
             hint=f'set endpoint = "<3-32 letters, digits, ->" and instance_type = "{example}"',
         )
+
+
+def require_registry(name: str, registry: str) -> None:
+    """Azure ML pulls the image from a registry (ACR): an OCI layout on this machine cannot be served."""
+    if not registry:
+        raise EdgeTrainError(
+            f"[deploy.{name}] pulls the image from a registry, but {SETTINGS_FILE} [image] registry is empty",
+            hint='set [image] registry = "<acr>.azurecr.io" and run edge-train push',
+        )

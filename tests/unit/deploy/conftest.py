@@ -17,6 +17,7 @@ import pytest
 from ml.deploy.image import MODEL_HASH_LABEL
 from ml.release.image import OCI_LAYOUT_DIR
 from ml.release.version import create_version, promote
+from tests.unit.azure.conftest import fake_azure, ml_client, settings  # noqa: F401  (the Azure fake, shared)
 
 MODEL = "breast-cancer-classifier"
 IMAGE = "edge-train/breast-cancer-classifier"

@@ -139,3 +139,9 @@ def test_rollback_with_no_earlier_production_version_is_refused(repo: Path, caps
     assert deploy("v1.0.0", "--target", "onprem") == 0
     err = refused(capsys, "--target", "onprem", "--rollback")
     assert "no production version before v1.0.0" in err
+
+
+def test_an_azure_target_without_a_registry_is_refused(repo: Path, capsys) -> None:
+    write_settings(repo, '[deploy.edge]\nkind = "arc"\nendpoint = "edge-scoring"\ninstance_type = "cpu"\n')
+    err = refused(capsys, "--target", "edge")
+    assert "[image] registry is empty" in err and "azurecr.io" in err
