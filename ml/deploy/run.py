@@ -24,6 +24,9 @@ def deploy(
     ml_client=None,
 ) -> None:
     settings = load_settings(root)
+    if not settings.deploy and not target_name:
+        console.skipped("deploy", "edge-train.toml declares no \\[deploy.<name>] target (docs/deploy.md)")
+        return
     name, target = choose_target(settings, target_name)
     model = settings.model.name
     if target.kind != "kubernetes":

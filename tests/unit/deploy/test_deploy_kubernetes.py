@@ -145,3 +145,11 @@ def test_an_azure_target_without_a_registry_is_refused(repo: Path, capsys) -> No
     write_settings(repo, '[deploy.edge]\nkind = "arc"\nendpoint = "edge-scoring"\ninstance_type = "cpu"\n')
     err = refused(capsys, "--target", "edge")
     assert "[image] registry is empty" in err and "azurecr.io" in err
+
+
+def test_with_no_target_declared_deploy_skips_and_says_why(repo: Path, capsys) -> None:
+    """promote.yml always runs deploy; a fork that declares no target still promotes."""
+    write_settings(repo, "")
+    assert deploy("--target", "", "--", "v1.1.0") == 0
+    assert "declares no [deploy.<name>] target" in capsys.readouterr().out
+    assert not (repo / "deploy").exists()
