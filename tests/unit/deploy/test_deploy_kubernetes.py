@@ -153,3 +153,8 @@ def test_with_no_target_declared_deploy_skips_and_says_why(repo: Path, capsys) -
     assert deploy("--target", "", "--", "v1.1.0") == 0
     assert "declares no [deploy.<name>] target" in capsys.readouterr().out
     assert not (repo / "deploy").exists()
+
+
+def test_deploy_check_on_a_kubernetes_target_says_nothing_is_sent(repo: Path, capsys) -> None:
+    assert deploy("--check", "--target", "onprem") == 0
+    assert "its pods send nothing anywhere" in capsys.readouterr().out
