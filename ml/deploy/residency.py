@@ -47,7 +47,9 @@ def check_target(root: Path, target_name: str | None, ml_client=None) -> None:
     settings = load_settings(root)
     name, target = choose_target(settings, target_name)
     if target.kind == "kubernetes":
-        console.done(f"\\[deploy.{name}] is a kubernetes target: its pods send nothing anywhere (no telemetry)")
+        console.done(
+            f"\\[deploy.{name}] is a kubernetes target: its pods send nothing anywhere (no telemetry)"
+        )
         return
     require_azure_fields(name, target)
     if ml_client is None:

@@ -13,6 +13,7 @@ from ml.config import load_settings
 from ml.deploy import kubernetes, versions
 from ml.deploy.image import verified_image
 from ml.deploy.targets import choose_target, require_azure_fields, require_kind, require_registry
+from ml.release.image import check_image_name
 
 
 def deploy(
@@ -28,6 +29,7 @@ def deploy(
         console.skipped("deploy", "edge-train.toml declares no \\[deploy.<name>] target (docs/deploy.md)")
         return
     name, target = choose_target(settings, target_name)
+    check_image_name(settings.image.name, "v0.0.0")  # a settings mistake fails before git or the registry
     model = settings.model.name
     if target.kind != "kubernetes":
         require_azure_fields(name, target)
