@@ -36,8 +36,8 @@ def current_version(root: Path, target_name: str) -> str:
 
 def deploy(
     root: Path, target_name: str, target: DeployTarget, tag: VersionTag, image: PinnedImage, apply: bool
-) -> bool:
-    """Write (and apply) the manifests for `tag`; False when they already serve exactly this image."""
+) -> None:
+    """Write (and apply) the manifests for `tag`; nothing changes when they already pin this image."""
     files = manifests.render(tag.name, tag.version, image.reference, target)
     folder = manifest_dir(root, target_name)
     kubectl = _kubectl(target) if apply else []
@@ -45,7 +45,7 @@ def deploy(
     where = folder.relative_to(root)
     if unchanged and not apply:
         console.skipped(f"write {where}/", f"it already deploys {tag.tag} ({image.digest[:19]})")
-        return False
+        return
     # Written to a temporary folder first: applied from there, moved in only when everything succeeded.
     with atomic_output_dir(folder) as tmp:
         for file_name, text in files.items():
@@ -55,7 +55,6 @@ def deploy(
     console.done(f"wrote {where}/ for {tag.tag} (image {image.reference})")
     if not apply:
         console.skipped("kubectl apply", "--apply was not given")
-    return not unchanged
 
 
 def _kubectl(target: DeployTarget) -> list[str]:

@@ -12,7 +12,8 @@ from ml import console
 from ml.config import load_settings
 from ml.deploy import kubernetes, versions
 from ml.deploy.image import verified_image
-from ml.deploy.targets import choose_target, require_azure_fields, require_kind, require_registry
+from ml.deploy.targets import choose_target, require_azure_fields, require_registry
+from ml.errors import EdgeTrainError
 from ml.release.image import check_image_name
 
 
@@ -36,8 +37,6 @@ def deploy(
         require_registry(name, settings.image.registry)
     if rollback:
         if ref:
-            from ml.errors import EdgeTrainError
-
             raise EdgeTrainError("--rollback takes no version", hint="give either a version or --rollback")
         if target.kind == "kubernetes":
             current = kubernetes.current_version(root, name)
@@ -54,7 +53,6 @@ def deploy(
     if target.kind == "kubernetes":
         kubernetes.deploy(root, name, target, tag, pinned, apply)
         return
-    require_kind(name, target, "arc", "cloud", action="an Azure ML rollout")
     from ml.deploy import azureml
 
     azureml.deploy(_client(root, ml_client), settings, name, target, tag, pinned)

@@ -27,15 +27,6 @@ def choose_target(settings: Settings, name: str | None) -> tuple[str, DeployTarg
     return defaults[0], targets[defaults[0]]
 
 
-def require_kind(name: str, target: DeployTarget, *kinds: str, action: str) -> None:
-    """Refuse an action the target's kind cannot do, naming the kinds that can."""
-    if target.kind not in kinds:
-        raise EdgeTrainError(
-            f"[deploy.{name}] is a {target.kind} target; {action} needs a {' or '.join(kinds)} target",
-            hint=f"pick a target of kind {' or '.join(kinds)} with --target",
-        )
-
-
 def require_azure_fields(name: str, target: DeployTarget) -> None:
     """arc and cloud targets need an endpoint name and an instance type before any call to Azure."""
     missing = [key for key in ("endpoint", "instance_type") if not getattr(target, key)]
