@@ -10,9 +10,10 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ml.azure import names
+from ml.deploy import names as deploy_names
 from ml.errors import EdgeTrainError
 from ml.paths import SETTINGS_FILE
 from ml.validation import describe_validation_error
@@ -88,6 +89,30 @@ class AzureSettings(Section):
     _acr = field_validator("acr")(names.check_acr)
 
 
+class DeployTarget(Section):
+    """`[deploy.<name>]`: where `edge-train deploy --target <name>` serves the promoted version.
+
+    kubernetes: plain manifests for any cluster on the premises (`namespace`, `replicas`, `cpu`, `memory`,
+    `kubectl_context`). arc: an Azure ML Kubernetes online endpoint on the attached Arc cluster ([azure]
+    compute; `instance_type` is one of the cluster's instance types). cloud: an Azure ML managed online
+    endpoint (`instance_type` is a VM size such as Standard_DS3_v2). Both Azure kinds need `endpoint`.
+    """
+
+    kind: Literal["kubernetes", "arc", "cloud"]
+    default: bool = False  # the target `deploy` and promote.yml use when none is named
+    namespace: str = "default"
+    replicas: int = Field(default=2, ge=1)
+    cpu: str = "500m"
+    memory: str = "512Mi"
+    kubectl_context: str = ""
+    endpoint: str = ""
+    instance_type: str = ""
+    instance_count: int = Field(default=1, ge=1)
+
+    _endpoint = field_validator("endpoint")(deploy_names.check_endpoint)
+    _k8s_names = field_validator("namespace")(deploy_names.check_dns_label)
+
+
 class Settings(Section):
     target: Literal["local", "azure"] = "local"
     model: ModelSettings = ModelSettings()
@@ -96,6 +121,7 @@ class Settings(Section):
     image: ImageSettings = ImageSettings()
     storage: StorageSettings = StorageSettings()
     azure: AzureSettings = AzureSettings()
+    deploy: dict[str, DeployTarget] = {}
 
 
 def load_settings(root: Path) -> Settings:

@@ -225,6 +225,10 @@ def run_checks(
         checks.append(Check("workspace", "skip", "", "workspace names and an Azure login are needed first"))
     else:
         checks += list(workspace_checks(client_factory(settings), settings))
+    from ml.deploy.doctor import deploy_checks
+
+    online = not failed & {"azure.subscription_id", "azure.resource_group", "azure.workspace", "azure login"}
+    checks += deploy_checks(settings, client_factory if online else None)
     return checks
 
 

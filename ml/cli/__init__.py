@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from ml.cli import azure, data, params, pipeline, release, report, run
+from ml.cli import azure, data, deploy, params, pipeline, release, report, run
 from ml.stepkit import run_app
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.add_typer(azure.app, name="azure")
 app.command("submit")(azure.submit)
 app.command("init")(azure.init)
 app.command("doctor")(azure.doctor)
+app.command("deploy")(deploy.deploy)
 
 __all__ = ["app", "main", "run_app"]
 

@@ -138,7 +138,7 @@ def test_the_workflows_call_every_release_step() -> None:
         ("promote 1.0.0 2.0.0", "takes 1 argument(s)"),
         ("pipeline", "needs a subcommand"),
         ("pipeline frobnicate", "no subcommand 'frobnicate'"),
-        ("deploy --now", "no subcommand 'deploy'"),
+        ("serve --now", "no subcommand 'serve'"),
     ],
 )
 def test_the_checker_catches_the_drift_that_happened(words: str, problem: str) -> None:
