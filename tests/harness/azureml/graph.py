@@ -24,6 +24,15 @@ class Upstream:
     output: str
 
 
+@dataclass(frozen=True)
+class OutputSpec:
+    """Where and how an output is written: its type, delivery mode (Azure ML's default: rw_mount), path."""
+
+    type: str
+    mode: str = "rw_mount"
+    path: str | None = None  # azureml://datastores/... or None for the workspace's default datastore
+
+
 @dataclass
 class Node:
     """One command node: its component and its inputs resolved to literals or upstream outputs."""
@@ -32,7 +41,7 @@ class Node:
     component: Any  # azure.ai.ml.entities.CommandComponent
     inputs: dict[str, Any] = field(default_factory=dict)  # name -> literal value | Upstream | Input entity
     input_types: dict[str, str] = field(default_factory=dict)
-    output_types: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, OutputSpec] = field(default_factory=dict)
     environment_variables: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -69,6 +78,17 @@ def _resolve_input(job: Any, node_name: str, raw: Any) -> Any:
     return data
 
 
+def _output(job: Any, bound: Any, declared_type: str) -> OutputSpec:
+    """The node output's mode and path, following a `${{parent.outputs.X}}` binding to the pipeline output."""
+    source = bound
+    parent = _binding(getattr(bound, "_data", None), ["parent", "outputs"])
+    if parent:
+        source = job.outputs.get(parent.split(".", 2)[2])
+    mode = getattr(source, "mode", None) or "rw_mount"
+    path = getattr(source, "path", None)
+    return OutputSpec(type=declared_type, mode=str(mode), path=str(path) if path else None)
+
+
 def load_nodes(job: Any) -> list[Node]:
     """The job's command nodes, upstream first (the order Azure ML may run them; ties by name)."""
     nodes: dict[str, Node] = {}
@@ -88,7 +108,7 @@ def load_nodes(job: Any) -> list[Node]:
                 continue
             node.inputs[input_name] = _resolve_input(job, name, bound)
         for output_name, spec in (component.outputs or {}).items():
-            node.output_types[output_name] = spec.type
+            node.outputs[output_name] = _output(job, step.outputs.get(output_name), spec.type)
         node.environment_variables = {
             **{k: str(v) for k, v in (getattr(component, "environment_variables", None) or {}).items()},
             **{k: str(v) for k, v in (step.environment_variables or {}).items()},
@@ -97,7 +117,7 @@ def load_nodes(job: Any) -> list[Node]:
     for node in nodes.values():
         for input_name, value in node.inputs.items():
             if isinstance(value, Upstream) and (
-                value.node not in nodes or value.output not in nodes[value.node].output_types
+                value.node not in nodes or value.output not in nodes[value.node].outputs
             ):
                 raise GraphError(
                     f"jobs.{node.name}.inputs.{input_name}: binds {value.node}.outputs.{value.output}, "
