@@ -144,21 +144,41 @@ def build_environment(spec: EnvironmentSpec, log: Path | None = None) -> Path:
         (work / "empty").mkdir()  # the build runs here: nothing of the repository is reachable by a path
         (work / "requirements.txt").write_text("\n".join(_pip_entries(spec)) + "\n")
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
-        commands = [
-            [_uv(), "venv", "-q", "--python", python_version(spec), str(target)],
-            [_uv(), "pip", "install", "-q", "--python", str(target / "bin" / "python"), "-r", REQS],
-        ]
-        for command in commands:
-            result = subprocess.run(
-                command, cwd=work / "empty", env=environ, capture_output=True, text=True, timeout=900
-            )
-            if log is not None:
-                with log.open("a", encoding="utf-8") as out:
-                    out.write(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}\n")
-            if result.returncode != 0:
-                shutil.rmtree(target, ignore_errors=True)
-                raise EnvironmentRefused(
-                    f"installing the pip section failed ({result.returncode}): {result.stderr.strip()[-800:]}"
-                )
+        environ["UV_PYTHON_DOWNLOADS"] = "never"  # interpreters come from this machine, not GitHub
+        _create_venv(target, python_version(spec), work / "empty", environ, log)
+        install = [_uv(), "pip", "install", "-q", "--python", str(target / "bin" / "python"), "-r", REQS]
+        _run(install, work / "empty", environ, log, target)
     complete.write_text(spec.conda_text or "")
     return target
+
+
+def _run(command: list[str], cwd: Path, environ: dict[str, str], log: Path | None, target: Path) -> None:
+    result = subprocess.run(command, cwd=cwd, env=environ, capture_output=True, text=True, timeout=900)
+    if log is not None:
+        with log.open("a", encoding="utf-8") as out:
+            out.write(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}\n")
+    if result.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        raise EnvironmentRefused(
+            f"installing the pip section failed ({result.returncode}): {result.stderr.strip()[-800:]}"
+        )
+
+
+def _create_venv(target: Path, version: str, cwd: Path, environ: dict[str, str], log: Path | None) -> None:
+    """A virtualenv for `version`; an exact patch release this machine lacks falls back to its minor version.
+
+    conda would install the exact interpreter in the image; here only the installed ones exist, and a patch
+    release does not change what the steps compute. The fallback is written to the build log.
+    """
+    command = [_uv(), "venv", "-q", "--python", version, str(target)]
+    probe = subprocess.run(command, cwd=cwd, env=environ, capture_output=True, text=True, timeout=300)
+    if probe.returncode == 0:
+        return
+    minor = ".".join(version.split(".")[:2])
+    if minor == version:
+        _run(command, cwd, environ, log, target)
+        return
+    if log is not None:
+        with log.open("a", encoding="utf-8") as out:
+            out.write(f"python {version} is not installed here: using {minor}\n")
+    _run([_uv(), "venv", "-q", "--python", minor, str(target)], cwd, environ, log, target)
