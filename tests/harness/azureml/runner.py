@@ -40,6 +40,7 @@ class NodeResult:
     command: str | None = None
     exit_code: int | None = None
     stderr_tail: str = ""
+    stdout_tail: str = ""  # the project's CLI prints its one-line errors here
     run_id: str | None = None
     outputs: dict[str, Path] = field(default_factory=dict)  # output name -> its path in the datastore
     seconds: float = 0.0
@@ -53,8 +54,9 @@ class NodeResult:
             lines.append(f"  command: {self.command}")
         if self.exit_code is not None:
             lines.append(f"  exit code: {self.exit_code}")
-        if self.stderr_tail:
-            lines += ["  stderr (tail):", *("    " + line for line in self.stderr_tail.splitlines())]
+        for stream, tail in (("stdout", self.stdout_tail), ("stderr", self.stderr_tail)):
+            if tail:
+                lines += [f"  {stream} (tail):", *("    " + line for line in tail.splitlines())]
         return "\n".join(lines)
 
 
@@ -165,6 +167,7 @@ class Emulator:
             command=command,
             exit_code=finished.exit_code,
             stderr_tail="" if status == "Completed" else finished.tail(),
+            stdout_tail="" if status == "Completed" else finished.tail(5, "stdout"),
             run_id=run_id,
             outputs=stores,
             seconds=time.monotonic() - started,

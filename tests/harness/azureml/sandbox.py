@@ -43,8 +43,9 @@ class Finished:
     stderr: Path
     timed_out: bool = False
 
-    def tail(self, lines: int = 20) -> str:
-        text = self.stderr.read_text(encoding="utf-8", errors="replace") if self.stderr.exists() else ""
+    def tail(self, lines: int = 20, stream: str = "stderr") -> str:
+        path = self.stderr if stream == "stderr" else self.stdout
+        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
         return "\n".join(text.strip().splitlines()[-lines:])
 
 
