@@ -108,7 +108,7 @@ def test_a_reintroduced_output_on_the_edge_datastore_stops_the_node(
 @pytest.fixture
 def ash(tmp_path: Path) -> Iterator[Stack]:
     require_tool("azurite-blob", "bash tests/tools/install.sh (npm azurite@3.35.0)")
-    with running_stack(tmp_path / "ash") as stack:
+    with running_stack(tmp_path / "ash", tls=True) as stack:
         yield stack
 
 
@@ -132,9 +132,11 @@ def test_the_whole_pipeline_runs_in_the_emulator_and_its_metrics_equal_a_local_r
     local = edge_train(clone, "run")
     assert local.returncode == 0, local.stdout + local.stderr
     local_metrics = json.loads((clone / "reports" / "metrics.json").read_text())
-    settings_file = clone / "edge-train.toml"
-    settings_file.write_text(
+    assert ash.ca is not None
+    (clone / "ash-ca.pem").write_bytes(ash.ca.read_bytes())  # a CA certificate is public: it may be committed
+    (clone / "edge-train.toml").write_text(
         f'[storage]\nremote = "ash"\ncontainer = "edge-train"\nblob_endpoint = "{ash.blob_endpoint}"\n'
+        'ca_bundle = "ash-ca.pem"\n'
     )
     with monkeypatch.context() as patch:
         patch.setenv("EDGE_TRAIN_ROOT", str(clone))
