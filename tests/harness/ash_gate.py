@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import time
 import uuid
@@ -63,15 +64,18 @@ def too_new(
 class Gate:
     """The proxy application: check the version, forward, log one line."""
 
-    def __init__(self, upstream: str, max_version: str, log: IO[str]) -> None:
+    def __init__(self, upstream: str, max_version: str, log: IO[str], upstream_ca: str | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self.max_version = max_version
         self.log = log
+        self.upstream_ca = upstream_ca  # the private CA of an HTTPS upstream
         self.session: ClientSession | None = None
 
     async def start(self, _app: web.Application) -> None:
         self.session = ClientSession(
-            connector=TCPConnector(limit=0),
+            connector=TCPConnector(
+                limit=0, ssl=ssl.create_default_context(cafile=self.upstream_ca) if self.upstream_ca else True
+            ),
             auto_decompress=False,
             timeout=ClientTimeout(total=None, sock_connect=5),
         )
@@ -149,8 +153,10 @@ class Gate:
             return web.Response(status=502, text=f"ASH gate: upstream unreachable: {exc}")
 
 
-def build_app(upstream: str, max_version: str, log: IO[str]) -> web.Application:
-    gate = Gate(upstream, max_version, log)
+def build_app(
+    upstream: str, max_version: str, log: IO[str], upstream_ca: str | None = None
+) -> web.Application:
+    gate = Gate(upstream, max_version, log, upstream_ca)
     app = web.Application(client_max_size=0)
     app.on_startup.append(gate.start)
     app.on_cleanup.append(gate.stop)
@@ -158,11 +164,23 @@ def build_app(upstream: str, max_version: str, log: IO[str]) -> web.Application:
     return app
 
 
-async def serve(upstream: str, port: int, max_version: str, log_path: Path) -> None:
+async def serve(
+    upstream: str,
+    port: int,
+    max_version: str,
+    log_path: Path,
+    tls: tuple[str, str] | None = None,
+    upstream_ca: str | None = None,
+) -> None:
+    """Serve until cancelled; `tls` (certificate, key) makes the gate answer HTTPS, as ASH endpoints do."""
+    context = None
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
     with log_path.open("a", encoding="utf-8") as log:
-        runner = web.AppRunner(build_app(upstream, max_version, log), access_log=None)
+        runner = web.AppRunner(build_app(upstream, max_version, log, upstream_ca), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port)
+        site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=context)
         await site.start()
         bound = runner.addresses[0][1]
         print(f"listening on {bound}", flush=True)
@@ -180,9 +198,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="loopback port to listen on (0: any free one)")
     parser.add_argument("--max-version", default=ASH_MAX_API_VERSION)
     parser.add_argument("--log", type=Path, required=True, help="JSON-lines request log")
+    parser.add_argument("--cert", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--key", help="the certificate's private key (PEM)")
+    parser.add_argument("--upstream-ca", help="CA bundle that signed an HTTPS upstream's certificate")
     args = parser.parse_args(argv)
+    tls = (args.cert, args.key) if args.cert else None
     try:
-        asyncio.run(serve(args.upstream, args.port, args.max_version, args.log))
+        asyncio.run(serve(args.upstream, args.port, args.max_version, args.log, tls, args.upstream_ca))
     except KeyboardInterrupt:
         sys.exit(0)
 

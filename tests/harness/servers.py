@@ -113,8 +113,13 @@ class AshGate:
     log: Path
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    tls: tuple[Path, Path, Path] | None = None  # (CA, certificate, key): serve HTTPS, trust an HTTPS upstream
 
     def start(self) -> None:
+        tls_args = []
+        if self.tls:
+            ca, cert, key = self.tls
+            tls_args = ["--cert", str(cert), "--key", str(key), "--upstream-ca", str(ca)]
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -126,6 +131,7 @@ class AshGate:
                 str(self.port),
                 "--log",
                 str(self.log),
+                *tls_args,
             ],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
@@ -143,7 +149,7 @@ class AshGate:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def requests(self) -> list[dict[str, object]]:
         if not self.log.exists():
@@ -162,19 +168,34 @@ class Stack:
     def blob_endpoint(self) -> str:
         return f"{self.gate.url}/{ACCOUNT}"
 
+    @property
+    def ca(self) -> Path | None:
+        """The private CA that signed the endpoint's certificate (None when it speaks plain HTTP)."""
+        return self.gate.tls[0] if self.gate.tls else None
+
     def connection_string(self) -> str:
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint={self.blob_endpoint};"
+            f"DefaultEndpointsProtocol={'https' if self.ca else 'http'};AccountName={ACCOUNT};"
+            f"AccountKey={ACCOUNT_KEY};BlobEndpoint={self.blob_endpoint};"
         )
 
 
 @contextlib.contextmanager
-def running_stack(workdir: Path) -> Iterator[Stack]:
-    """Azurite with its data under `workdir`, the gate in front of it; both stopped on exit."""
-    azurite = Azurite(workdir / "azurite")
+def running_stack(workdir: Path, tls: bool = False) -> Iterator[Stack]:
+    """Azurite with its data under `workdir`, the gate in front of it; both stopped on exit.
+
+    `tls`: both speak HTTPS with certificates from one private CA (`Stack.ca`), as an ASH endpoint does.
+    """
+    certificates = None
+    if tls:
+        from tests.harness.tls import private_ca
+
+        (workdir / "tls").mkdir(parents=True, exist_ok=True)
+        certificates = private_ca(workdir / "tls", "127.0.0.1")
+    extra = ("--cert", str(certificates[1]), "--key", str(certificates[2])) if certificates else ()
+    azurite = Azurite(workdir / "azurite", extra_args=extra)
     azurite.start()
-    gate = AshGate(upstream=azurite.url, log=workdir / "gate.jsonl")
+    gate = AshGate(upstream=azurite.url, log=workdir / "gate.jsonl", tls=certificates)
     try:
         gate.start()
         yield Stack(azurite, gate)

@@ -7,8 +7,8 @@ import ipaddress
 from pathlib import Path
 
 
-def private_ca(folder: Path, host: str) -> tuple[Path, Path, Path]:
-    """Write `ca.pem`, `server.pem` and `server.key` (for `host`, an IP address) into `folder`."""
+def private_ca(folder: Path, host: str, dns_names: tuple[str, ...] = ()) -> tuple[Path, Path, Path]:
+    """Write `ca.pem`, `server.pem`, `server.key` (for IP address `host` and `dns_names`) into `folder`."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -55,7 +55,10 @@ def private_ca(folder: Path, host: str) -> tuple[Path, Path, Path]:
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(host)), *(x509.DNSName(name) for name in dns_names)]
+            ),
+            critical=False,
         )
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
