@@ -34,11 +34,34 @@ def prepare_environment() -> None:
 def open_repo(root: Path) -> Iterator[Repo]:
     """The DVC repository at `root`; DVC's own errors become `EdgeTrainError` with DVC's message."""
     prepare_environment()
+    from dvc.config import ConfigError
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     try:
         with Repo(str(root)) as repo:
             yield repo
+    except ConfigError as exc:
+        raise EdgeTrainError(
+            f".dvc/config (or .dvc/config.local): {dvc_cause(exc)}",
+            hint="fix the line DVC names (`git diff .dvc/config` shows what changed)",
+        ) from None
     except DvcException as exc:
-        raise EdgeTrainError(f"DVC: {exc}", hint="fix what DVC reports, then run the command again") from None
+        raise EdgeTrainError(
+            f"DVC: {dvc_cause(exc)}", hint="fix what DVC reports, then run the command again"
+        ) from None
+
+
+def dvc_cause(exc: BaseException) -> str:
+    """DVC's message followed by the causes it wraps ('failed to reproduce X: [Errno 30] Read-only file
+    system'): DVC's own message alone often drops the reason, and the user needs the reason."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(parts) < 4:
+        seen.add(id(current))
+        text = " ".join(str(current).split())
+        if text and all(text not in part for part in parts):
+            parts.append(text)
+        current = current.__cause__ or current.__context__
+    return ": ".join(parts)[:500]

@@ -24,13 +24,14 @@ def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
     from rich.markup import escape
 
     from ml.console import err_console
+    from ml.redact import mask_secrets
 
     try:
         result = typer_app(args=args, standalone_mode=False)
     except EdgeTrainError as exc:
-        err_console.print(f"[red]error:[/red] {escape(exc.message)}")
+        err_console.print(f"[red]error:[/red] {escape(mask_secrets(exc.message))}")
         if exc.hint:
-            err_console.print(f"[dim]hint:[/dim] {escape(exc.hint)}")
+            err_console.print(f"[dim]hint:[/dim] {escape(mask_secrets(exc.hint))}")
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code

@@ -25,8 +25,16 @@ def describe_validation_error(path: Path, exc: ValidationError) -> EdgeTrainErro
             problem = "unknown key"
         else:
             got = error.get("input")
-            shown = "" if isinstance(got, dict) else f" (got {got!r})"
+            shown = "" if isinstance(got, dict) else f" (got {_short(got)})"
             problem = f"{error['msg']}{shown}"
         lines.append(f"{path}: {key}: {problem}")
         fixes.append(_FIXES.get(kind, f"set {key} to a valid value"))
     return EdgeTrainError("\n".join(lines), hint="; ".join(dict.fromkeys(fixes)))
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """The offending value, cut short: a 10 MB value must not become 10 MB of error message."""
+    from ml.redact import mask_secrets
+
+    text = mask_secrets(repr(value))
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"

@@ -36,8 +36,10 @@ def synth(
     """Write synthetic rows with the example schema (no real row is copied): for benchmarks and tests."""
     from ml import console
     from ml.atomic import atomic_write_text
+    from ml.cli.outputs import check_output_file
     from ml.data.synthetic import synthetic_frame
 
+    check_output_file(out, "--out")
     atomic_write_text(out, synthetic_frame(rows, seed).to_csv(index=False, lineterminator="\n"))
     console.done(f"wrote {rows} synthetic rows to {out}")
 
@@ -72,7 +74,7 @@ def remote_set(
     from ml.storage import remote
     from ml.storage.container import ensure_container
     from ml.storage.diagnose import check_sas
-    from ml.storage.pin import resolve_pin
+    from ml.storage.pin import check_ca_bundle, resolve_pin
 
     if credential and credential not in remote.CREDENTIAL_KINDS:
         raise EdgeTrainError(f"--credential: unknown kind {credential!r}", hint="use sas or key")
@@ -96,6 +98,7 @@ def remote_set(
         check_sas(secret.secret)
     conn_str = remote.connection_string(endpoint, remote.account_name(storage, endpoint), secret)
     pin = resolve_pin(root)
+    check_ca_bundle(pin)
     ensure_container(conn_str, storage.container, pin, uses_sas=secret.kind == "sas")
     remote.configure_dvc_remote(root, storage.remote, storage.container, conn_str, make_default=default)
     console.done(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import cast
 
@@ -27,6 +28,7 @@ def report(
     """
     from ml import console
     from ml.atomic import atomic_write_text
+    from ml.cli.outputs import check_output_file
     from ml.errors import EdgeTrainError
     from ml.paths import repo_root
     from ml.report.build import RanOn, build_report
@@ -38,12 +40,27 @@ def report(
             hint="use --ran-on edge after `edge-train submit`, else leave the default",
         )
     root = repo_root()
+    target = check_output_file(output if output.is_absolute() else root / output, "--output")
+    summary = _summary_target()
+    if comment and not os.environ.get("GITHUB_TOKEN"):
+        raise EdgeTrainError(
+            "--comment needs GITHUB_TOKEN in the environment",
+            hint="pass `env: GITHUB_TOKEN: ${{ github.token }}` to the step",
+        )
     result = build_report(root, base, cast(RanOn, ran_on), history)
+    if (
+        check
+        and result.base_commit is None
+        and any(v.reasons and "not checked" in " ".join(v.reasons) for v in result.verdicts)
+    ):
+        raise EdgeTrainError(
+            f"--base {base}: no such commit in this clone, so the gate's max_drop cannot be checked",
+            hint="fetch the base (`git fetch origin`; in Actions `fetch-depth: 0`) or name another --base",
+        )
     markdown = render(result)
-    target = output if output.is_absolute() else root / output
     atomic_write_text(target, markdown)
     console.done(f"report against {base} written to {output}")
-    _step_summary(markdown)
+    _step_summary(summary, markdown)
     if comment:
         _comment(markdown)
     else:
@@ -58,24 +75,34 @@ def report(
         console.done("quality gate passed" if result.verdicts else "no quality gate in params.yaml")
 
 
-def _step_summary(markdown: str) -> None:
-    import os
-
-    from ml import console
+def _summary_target() -> Path | None:
+    """$GITHUB_STEP_SUMMARY, checked before any work: a regular file (or not yet one) in a writable folder."""
+    from ml.cli.outputs import check_output_file
 
     path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not path:
+    return check_output_file(Path(path), "GITHUB_STEP_SUMMARY") if path else None
+
+
+def _step_summary(path: Path | None, markdown: str) -> None:
+    from ml import console
+    from ml.errors import EdgeTrainError
+
+    if path is None:
         console.skipped("job summary", "GITHUB_STEP_SUMMARY is not set (not in GitHub Actions)")
         return
     # Appending is the summary file's protocol: every step of the job adds its section.
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(markdown)
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(markdown)
+    except OSError as exc:
+        raise EdgeTrainError(
+            f"GITHUB_STEP_SUMMARY {path}: cannot append the report ({exc.strerror})",
+            hint="the report file itself was written; free disk space on the runner and re-run the step",
+        ) from None
     console.done("report added to the job summary")
 
 
 def _comment(markdown: str) -> None:
-    import os
-
     from ml import console
     from ml.errors import EdgeTrainError
     from ml.report.github import pull_request_from_env, upsert_comment

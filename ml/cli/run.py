@@ -13,16 +13,18 @@ def run(
     Every step that is already up to date is skipped, and the output says so.
     """
     from ml import console
+    from ml.config import load_settings
     from ml.data.restore import ensure_data
     from ml.dvc import open_repo
     from ml.params import load_params
-    from ml.paths import METRICS_FILE, MODEL_DIR, PARAMS_FILE, PLOTS_DIR, repo_root
+    from ml.paths import METRICS_FILE, MODEL_DIR, PARAMS_FILE, PLOTS_DIR, SETTINGS_FILE, repo_root
     from ml.pipeline.sync import ensure_compiled
     from ml.pipeline_run import reproduce
 
     root = repo_root()
     load_params(root)
-    console.done(f"{PARAMS_FILE} is valid")
+    load_settings(root)  # a typo in edge-train.toml fails now, not after the pipeline ran
+    console.done(f"{PARAMS_FILE} and {SETTINGS_FILE} are valid")
     ensure_compiled(root)
     with open_repo(root) as repo:
         ensure_data(repo, root)

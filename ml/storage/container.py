@@ -11,7 +11,7 @@ from ml.storage.pin import Pin
 
 
 def ensure_container(conn_str: str, container: str, pin: Pin, uses_sas: bool) -> None:
-    from azure.core.exceptions import HttpResponseError, ResourceExistsError, ServiceRequestError
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
     client = service_client(conn_str, pin).get_container_client(container)
     try:
@@ -31,6 +31,6 @@ def ensure_container(conn_str: str, container: str, pin: Pin, uses_sas: bool) ->
         raise explain_response(
             exc, container=container, uses_sas=uses_sas, api_version=pin.api_version
         ) from None
-    except ServiceRequestError as exc:
+    except AzureError as exc:  # no HTTP answer: refused, timed out, TLS
         raise explain_unreachable(urlsplit(client.url).hostname or client.url, exc) from None
     console.done(f"created container '{container}'")

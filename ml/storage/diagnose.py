@@ -65,7 +65,16 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 
 def explain_unreachable(host: str, exc: Exception) -> EdgeTrainError:
-    """A request that got no HTTP answer (`ServiceRequestError`): TLS verification, or the network."""
+    """A request that got no HTTP answer (`ServiceRequestError`, `ServiceResponseError`): TLS verification,
+    a server that accepts connections and never answers, or the network."""
+    from azure.core.exceptions import ServiceResponseError
+
+    if isinstance(exc, ServiceResponseError):
+        return EdgeTrainError(
+            f"storage at {host} accepted the connection but sent no answer within the read timeout",
+            hint="check that the endpoint (storage.blob_endpoint / endpoint_suffix and port) is the blob "
+            "service, not another server or a stalled proxy; `edge-train data doctor` checks each layer",
+        )
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLError):
             return explain_tls(host, cause)
@@ -115,8 +124,10 @@ def explain_response(
             f"the storage endpoint answered 404 ({code or 'not found'})",
             hint="check storage.account and storage.endpoint_suffix / blob_endpoint",
         )
-    message = " ".join(str(getattr(exc, "message", None) or exc).split())[:300]
+    message = " ".join(str(getattr(exc, "reason", None) or getattr(exc, "message", None) or exc).split())
+    message = message.split(" ErrorCode:")[0][:200]
     return EdgeTrainError(
-        f"storage request failed: {message}",
-        hint="run `edge-train data doctor`: it checks endpoint, TLS, credential in turn",
+        f"storage request failed: HTTP {status or '?'} {message}".rstrip(),
+        hint="a 5xx comes from the service or a proxy in between: check the endpoint "
+        "(storage.blob_endpoint / endpoint_suffix) and run `edge-train data doctor`",
     )

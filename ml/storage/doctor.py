@@ -18,7 +18,7 @@ from ml import console
 from ml.errors import EdgeTrainError
 from ml.storage.client import CONNECT_TIMEOUT_S, service_client
 from ml.storage.diagnose import check_sas, explain_response, explain_tls, explain_unreachable
-from ml.storage.pin import Pin
+from ml.storage.pin import Pin, check_ca_bundle
 from ml.storage.remote import parse_connection_string
 
 DNS_TIMEOUT_S = 3.0
@@ -114,8 +114,9 @@ def check_tls(host: str, port: int, ca_bundle: str | None) -> None:
 
 def run_doctor(target: Target) -> None:
     """Check every layer in order; print one line per check passed, raise at the first one failing."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError
+    from azure.core.exceptions import AzureError, HttpResponseError
 
+    check_ca_bundle(target.pin)
     parts = urlsplit(target.endpoint)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -152,7 +153,7 @@ def run_doctor(target: Target) -> None:
         container.delete_blob(probe)
     except HttpResponseError as exc:
         raise explained(exc) from None
-    except ServiceRequestError as exc:
+    except AzureError as exc:  # no HTTP answer: refused, timed out, TLS
         raise explain_unreachable(host, exc) from None
     if read_back != payload:
         raise EdgeTrainError(

@@ -111,6 +111,17 @@ def _ca_bundle(root: Path | None, configured: str | None) -> str | None:
     return str(path)
 
 
+def check_ca_bundle(pin: Pin) -> None:
+    """A configured CA bundle must exist: otherwise every TLS handshake fails with an unrelated error."""
+    if pin.ca_bundle and not Path(pin.ca_bundle).is_file():
+        from ml.errors import EdgeTrainError
+
+        raise EdgeTrainError(
+            f"storage.ca_bundle (or {ENV_CA_BUNDLE}): {pin.ca_bundle} is not a file",
+            hint="save the private CA's certificate chain as a PEM file at that path, or correct the setting",
+        )
+
+
 def version_rejected_message(sent: str | None) -> str:
     return (
         f"the storage service rejected API version {sent or '(the SDK default)'} (400 InvalidHeaderValue "

@@ -42,6 +42,13 @@ def blob_endpoint(storage: StorageSettings) -> str:
                 f"{SETTINGS_FILE}: storage.blob_endpoint: not an http(s) URL (got {storage.blob_endpoint!r})",
                 hint="use https://<account>.blob.<region>.<fqdn>",
             )
+        if parts.query or parts.password:
+            raise EdgeTrainError(
+                "storage.blob_endpoint (--blob-endpoint): the URL holds a query string or password (a SAS "
+                "token?); the endpoint is written to .dvc/config, which git tracks",
+                hint=f"give the endpoint without '?...' and the SAS token through {ENV_SAS} or the prompt: "
+                "it goes to .dvc/config.local only",
+            )
         return storage.blob_endpoint.rstrip("/")
     missing = [key for key in ("account", "endpoint_suffix") if not getattr(storage, key)]
     if missing:
@@ -88,8 +95,48 @@ def credential_from_env(kind: str | None) -> Credential | None:
     reject_entra(kind)
     for env, env_kind in ((ENV_SAS, "sas"), (ENV_KEY, "key")):
         if kind in (None, env_kind) and os.environ.get(env):
-            return Credential(env_kind, os.environ[env].strip())
+            credential = Credential(env_kind, os.environ[env].strip())
+            if env_kind == "key":
+                check_account_key(credential.secret, source=env)
+            return credential
     return None
+
+
+def check_account_key(key: str, source: str) -> None:
+    """An account key is base64 (64 bytes): anything else fails every request with a signing error."""
+    import base64
+    import binascii
+
+    try:
+        base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raise EdgeTrainError(
+            f"{source}: the account key is not valid base64",
+            hint="copy the key again from the ASH portal (Storage account → Access keys); it ends in '=='",
+        ) from None
+
+
+def check_connection_string(conn_str: str, source: str) -> dict[str, str]:
+    """The fields of a connection string, or an error naming `source` when it cannot work."""
+    fields = parse_connection_string(conn_str)
+    has_endpoint = "BlobEndpoint" in fields or {"AccountName", "EndpointSuffix"} <= fields.keys()
+    has_secret = "SharedAccessSignature" in fields or "AccountKey" in fields
+    if not has_endpoint or not has_secret:
+        missing = "BlobEndpoint (or AccountName + EndpointSuffix)" if not has_endpoint else "a credential"
+        raise EdgeTrainError(
+            f"{source}: the connection string has no {missing}",
+            hint="run `edge-train data remote set` to write it (BlobEndpoint=https://...;"
+            "SharedAccessSignature=...;), docs/data.md",
+        )
+    endpoint = fields.get("BlobEndpoint")
+    if endpoint is not None and urlsplit(endpoint).scheme not in ("http", "https"):
+        raise EdgeTrainError(
+            f"{source}: BlobEndpoint is not an http(s) URL",
+            hint="run `edge-train data remote set` to write it again",
+        )
+    if "AccountKey" in fields:
+        check_account_key(fields["AccountKey"], source=source)
+    return fields
 
 
 def reject_entra(kind: str | None) -> None:
@@ -131,10 +178,14 @@ def dvc_connection_string(root: Path, name: str) -> tuple[str, str]:
             hint="run `edge-train data remote set` first (docs/data.md)",
         )
     container = str(remote["url"])[len("azure://") :].split("/")[0]
-    conn_str = remote.get("connection_string") or os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
+    conn_str = remote.get("connection_string")
+    source = f".dvc/config.local: remote '{name}' connection_string"
+    if not conn_str and os.environ.get("AZURE_STORAGE_CONNECTION_STRING"):
+        conn_str, source = os.environ["AZURE_STORAGE_CONNECTION_STRING"], "AZURE_STORAGE_CONNECTION_STRING"
     if not conn_str:
         raise EdgeTrainError(
             f".dvc/config.local: remote '{name}' has no connection_string",
             hint="run `edge-train data remote set` or set AZURE_STORAGE_CONNECTION_STRING",
         )
+    check_connection_string(conn_str, source)
     return container, conn_str

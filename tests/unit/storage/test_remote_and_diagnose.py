@@ -63,9 +63,18 @@ def test_entra_id_is_refused_because_ash_storage_has_none(monkeypatch: pytest.Mo
 
 def test_credentials_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AZURE_STORAGE_SAS_TOKEN", raising=False)
-    monkeypatch.setenv("AZURE_STORAGE_KEY", "k")
-    assert credential_from_env(None) == Credential("key", "k")
+    monkeypatch.setenv("AZURE_STORAGE_KEY", "a2V5")
+    assert credential_from_env(None) == Credential("key", "a2V5")
     assert credential_from_env("sas") is None
+
+
+def test_an_account_key_that_is_not_base64_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_SAS_TOKEN", raising=False)
+    monkeypatch.setenv("AZURE_STORAGE_KEY", "not base64!")
+    with pytest.raises(EdgeTrainError, match="AZURE_STORAGE_KEY: the account key is not valid base64"):
+        credential_from_env(None)
 
 
 def test_sas_tokens_are_checked_before_use() -> None:
