@@ -14,11 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.measure import smoke
 from ml.data.synthetic import synthetic_frame
 from tests.integration.clone import edge_train, fresh_clone
 
-ROWS = 100_000
-REPEATS = 2
+ROWS = 2_000 if smoke() else 100_000
+REPEATS = 1 if smoke() else 2
 
 
 def stage_commands(root: Path) -> list[str]:

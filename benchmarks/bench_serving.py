@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.measure import smoke
 from ml.paths import MODEL_DIR
 from ml.steps.schema import FEATURES
 
 ROOT = Path(__file__).resolve().parents[1]
-ROUNDS = {1: 400, 1000: 60}
+ROUNDS = {1: 20, 1000: 5} if smoke() else {1: 400, 1000: 60}
 MLFLOW_ANCHOR_MS = 4.8  # MLflow's own server, p50 for one row, measured on this kind of machine (lab notes)
 
 
