@@ -1,8 +1,9 @@
 """The `kubernetes` target: manifests in deploy/<target>/, applied with the user's kubectl when asked.
 
 Writing is atomic (the folder is replaced as a whole or not at all). `--apply` runs `kubectl apply`, waits
-for the rollout (new pods must pass `/ping` before old ones go: the Deployment's own safe rollout) and,
-when the rollout fails, undoes it so traffic stays on the pods that served before.
+for the rollout (new pods must pass `/ping` before old ones go: the Deployment's own safe rollout), runs the
+smoke test through `kubectl port-forward` and, when any of it fails, undoes the rollout so traffic returns to
+the pods that served before.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from ml.config import DeployTarget
 from ml.deploy import manifests
 from ml.deploy.image import PinnedImage
 from ml.deploy.names import k8s_name
+from ml.deploy.portforward import port_forward
+from ml.deploy.smoke import Endpoint, smoke_test
 from ml.errors import EdgeTrainError
 from ml.release.version import VersionTag
 
@@ -51,7 +54,7 @@ def deploy(
         for file_name, text in files.items():
             (tmp / file_name).write_text(text)
         if apply:
-            _apply(kubectl, tmp, target, k8s_name(tag.name))
+            _apply(kubectl, tmp, target, k8s_name(tag.name), tag.version)
     console.done(f"wrote {where}/ for {tag.tag} (image {image.reference})")
     if not apply:
         console.skipped("kubectl apply", "--apply was not given")
@@ -67,28 +70,29 @@ def _kubectl(target: DeployTarget) -> list[str]:
     return [path, *(["--context", target.kubectl_context] if target.kubectl_context else [])]
 
 
-def _apply(kubectl: list[str], folder: Path, target: DeployTarget, name: str) -> None:
-    """kubectl apply, then wait for the rollout; undo it when it fails, so the old pods keep serving."""
-    namespace = ["--namespace", target.namespace]
-    _run([*kubectl, *namespace, "apply", "-f", str(folder)], "kubectl apply", timeout=60)
+def _apply(kubectl: list[str], folder: Path, target: DeployTarget, name: str, version: str) -> None:
+    """kubectl apply, wait for the rollout, smoke-test the pods through a port-forward; undo the rollout
+    when any of it fails, so the pods that served before keep serving."""
+    kubectl = [*kubectl, "--namespace", target.namespace]
+    _run([*kubectl, "apply", "-f", str(folder)], "kubectl apply", timeout=60)
+    deployment = f"deployment/{name}"
     try:
         _run(
-            [*kubectl, *namespace, "rollout", "status", f"deployment/{name}", f"--timeout={ROLLOUT_TIMEOUT}"],
+            [*kubectl, "rollout", "status", deployment, f"--timeout={ROLLOUT_TIMEOUT}"],
             "the rollout",
             timeout=240,
         )
+        with port_forward(kubectl, deployment, manifests.PORT) as url:
+            smoke_test(Endpoint.local(url), version)
     except EdgeTrainError as exc:
         subprocess.run(
-            [*kubectl, *namespace, "rollout", "undo", f"deployment/{name}"],
-            capture_output=True,
-            timeout=60,
-            check=False,
+            [*kubectl, "rollout", "undo", deployment], capture_output=True, timeout=60, check=False
         )
         raise EdgeTrainError(
             f"{exc.message}; rolled back, the pods that served before keep serving",
-            hint="kubectl describe deployment/" + name + " shows why the new pods were not ready",
+            hint=f"kubectl describe {deployment} and kubectl logs {deployment} show why",
         ) from None
-    console.done(f"rolled out deployment/{name} in namespace {target.namespace}")
+    console.done(f"rolled out {deployment} in namespace {target.namespace}; smoke test passed")
 
 
 def _run(command: list[str], what: str, timeout: float) -> None:
