@@ -46,7 +46,12 @@ def compile(
 @app.command()
 def validate(
     paths: list[Path] | None = typer.Argument(None, help="pipeline/component YAML files (default: all)"),
-    sdk: bool = typer.Option(True, help="also run azure-ai-ml's loaders and _validate() (3+ s to import)"),
+    sdk: bool | None = typer.Option(
+        None,
+        "--sdk/--no-sdk",
+        help="always / never run azure-ai-ml's loaders and _validate() (3+ s to import); default: only for "
+        "files the derived key tables cannot describe",
+    ),
     cache: bool = typer.Option(True, help="reuse azure-ai-ml's verdict on files whose bytes are unchanged"),
 ) -> None:
     """Check pipelines and components offline: azure-ai-ml's checks, then the ones it misses offline."""

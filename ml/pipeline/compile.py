@@ -60,8 +60,8 @@ class Stage:
 def compile_file(root: Path, pipeline_file: Path, params: dict[str, Any]) -> str:
     """The dvc.yaml text for `pipeline_file`; refuses (EdgeTrainError) a pipeline with errors."""
     pipeline = read_pipeline(pipeline_file)
-    findings = check_pipeline(pipeline, params) + check_files(documents(pipeline), root)
-    raise_for_errors(findings, f"cannot compile {_rel(root, pipeline_file)}")
+    raise_for_errors(check_files(documents(pipeline), root), f"cannot compile {_rel(root, pipeline_file)}")
+    raise_for_errors(check_pipeline(pipeline, params), f"cannot compile {_rel(root, pipeline_file)}")
     order, _ = topological_order(pipeline)
     local = _output_paths(pipeline)
     stages = {

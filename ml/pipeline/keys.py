@@ -29,7 +29,6 @@ PARAMETER_TYPES = frozenset(_TABLE["parameter_types"])
 IO_TYPES = frozenset(COMPONENT_INPUT["type"]["enum"]) | frozenset(COMPONENT_OUTPUT["type"]["enum"])
 # What may carry rows of data, as opposed to a parameter or a model (the residency rule's concern).
 DATA_TYPES = frozenset({"uri_folder", "uri_file", "mltable", "path"})
-MODEL_TYPES = IO_TYPES - PARAMETER_TYPES - DATA_TYPES
 # Prompt flow components are described by flow.dag.yaml or a run.yml, not by a `type:`; the SDK loads them.
 FLOW = "flow"
 FLOW_OUTPUTS: Keys = _TABLE["flow_outputs"]

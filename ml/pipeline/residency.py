@@ -7,8 +7,9 @@ output its component declares row-free with the tag `edge_train.outputs.<output>
 must be written to the edge datastore (`[azure] edge_datastore` in edge-train.toml), by its own `path:`, by
 the pipeline output it is bound to, or by `settings.default_datastore`.
 
-The rule is applied to `PlacedOutput`s; `validate` builds them from the YAML (`from_pipeline`), `submit` and
-the job emulator from the job azure-ai-ml built (`from_job`), so all three give the same answers.
+The rule is applied to `PlacedOutput`s; `validate` builds them from the YAML (`from_pipeline`), `submit` (and
+anything else holding the job azure-ai-ml built, such as a job emulator) from that job (`from_job`), so they
+give the same answers.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def check_residency(pipeline: Pipeline, edge_datastore: str) -> list[Finding]:
     ]
 
 
-# --- submit and the job emulator: the job azure-ai-ml built -------------------------------------------
+# --- submit: the job azure-ai-ml built ---------------------------------------------------------------
 
 
 def from_job(job: PipelineJob) -> list[PlacedOutput]:

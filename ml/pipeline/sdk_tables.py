@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import json
 import warnings
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 TABLE_FILE = Path(__file__).with_name("azure_ml_schema.json")
 
 
-def sdk_version() -> str:
-    return version("azure-ai-ml")
+def sdk_version() -> str | None:
+    """The installed azure-ai-ml's version; None where it is not installed (inside an Azure ML job)."""
+    try:
+        return version("azure-ai-ml")
+    except PackageNotFoundError:
+        return None
 
 
 def _schemas(field: Any) -> list[Any]:
@@ -155,9 +159,11 @@ def stored() -> dict[str, Any]:
 
 
 def current() -> dict[str, Any]:
-    """The table for the installed SDK: the stored one when the versions match, else derived now."""
+    """The table for the installed SDK: the stored one when the versions match (or no SDK is installed to
+    ask), else derived now."""
     table = stored()
-    return table if table.get("azure-ai-ml") == sdk_version() else derive()
+    installed = sdk_version()
+    return table if installed in (None, table.get("azure-ai-ml")) else derive()
 
 
 def write() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ml.errors import EdgeTrainError
 from ml.paths import repo_root
-from ml.pipeline import keys, wiring
+from ml.pipeline import keys, offline, wiring
 from ml.pipeline.checks import check_component, check_pipeline
 from ml.pipeline.findings import Finding
 from ml.pipeline.graph import Component, read_pipeline
@@ -27,13 +27,15 @@ def validate_file(
     *,
     edge_datastore: str,
     params: dict[str, Any] | None,
-    use_sdk: bool = True,
+    use_sdk: bool | None = None,
     cache_dir: Path | None = None,
     root: Path | None = None,
 ) -> list[Finding]:
     """Every finding for one pipeline or command component file; unreadable YAML is one finding.
 
-    `cache_dir` keeps azure-ai-ml's verdicts by content hash (see `sdk`); None always runs the SDK.
+    `use_sdk`: True always asks azure-ai-ml, False never; None (default) asks it only about files the derived
+    tables cannot describe (`offline.needs_sdk`) and checks the others against the tables, without the 3 s
+    import. `cache_dir` keeps azure-ai-ml's verdicts by content hash (see `sdk`); None always runs the SDK.
     `root` is the repository a `code:` snapshot must stay inside (default: the current repository).
     """
     root = root or repo_root()
@@ -49,10 +51,12 @@ def validate_file(
         findings += wiring.check_files(docs, root)
         sources = [Path(d.path) for d in docs[1:]]
         loader = "job"
+        offline_docs = [(doc, True)] + [(d, False) for d in docs[1:]]
     elif component.kind in keys.COMPONENTS or component.kind == keys.FLOW:
         findings = check_component(component) + wiring.check_files([doc], root)
         sources = []
         loader = "component"
+        offline_docs = [(doc, False)]
     else:
         return [
             Finding(
@@ -64,6 +68,10 @@ def validate_file(
                 "...; prompt flows as flow.dag.yaml or run.yml)",
             )
         ]
+    if use_sdk is None:
+        use_sdk = any(offline.needs_sdk(d, is_job) for d, is_job in offline_docs)
+        if not use_sdk:
+            findings = [f for d, is_job in offline_docs for f in offline.findings(d, is_job)] + findings
     if use_sdk:
         from ml.pipeline.sdk import sdk_findings
 

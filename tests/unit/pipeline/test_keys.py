@@ -53,3 +53,15 @@ def _write_next_to_components(tmp_path: Path, data: dict) -> Path:
 def test_a_close_misspelling_gets_a_suggestion() -> None:
     assert keys.suggestion("default_comptue", keys.SETTINGS) == "; did you mean 'default_compute'?"
     assert keys.suggestion("zzz", keys.SETTINGS) == ""
+
+
+def test_another_installed_sdk_version_re_derives_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sdk_tables, "sdk_version", lambda: "99.0.0")
+    monkeypatch.setattr(sdk_tables, "derive", lambda: {"azure-ai-ml": "99.0.0"})
+    assert sdk_tables.current() == {"azure-ai-ml": "99.0.0"}
+
+
+def test_without_the_sdk_installed_the_stored_table_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside an Azure ML job only the steps are installed; reading a component must still work."""
+    monkeypatch.setattr(sdk_tables, "sdk_version", lambda: None)
+    assert sdk_tables.current() == sdk_tables.stored()

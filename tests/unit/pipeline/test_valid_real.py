@@ -49,9 +49,10 @@ def test_the_corpus_covers_every_node_type() -> None:
     assert (CORPUS / "valid-real" / "LICENSE").read_text().startswith("    MIT License")
 
 
+@pytest.mark.parametrize("use_sdk", [None, True], ids=["default", "sdk"])
 @pytest.mark.parametrize("path", VALID_REAL, ids=lambda p: str(p.relative_to(CORPUS / "valid-real")))
-def test_a_valid_real_world_file_is_rejected_only_for_residency(path: Path) -> None:
-    findings = validate_file(path, edge_datastore=EDGE, params=PARAMS, root=REPO_ROOT)
+def test_a_valid_real_world_file_is_rejected_only_for_residency(path: Path, use_sdk: bool | None) -> None:
+    findings = validate_file(path, edge_datastore=EDGE, params=PARAMS, use_sdk=use_sdk, root=REPO_ROOT)
     rejections = [f.render() for f in findings if f.severity == "error" and "residency rule" not in f.message]
     assert rejections == []
 
