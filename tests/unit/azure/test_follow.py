@@ -222,3 +222,13 @@ def test_each_stop_signal_interrupts_once_and_the_old_handlers_come_back(signum:
 
     assert raised.value.exit_code == 128 + signum
     assert signal.getsignal(signum) is before
+
+
+def test_a_status_newer_than_edge_train_is_followed_with_a_warning(
+    fake_azure: FakeAzure, ml_client, capsys
+) -> None:
+    fake_azure.job_states = ["Queued", "Rebalancing", "Completed"]
+
+    follow_fast(ml_client, "gentle_job_16")
+
+    assert "status Rebalancing is new to edge-train; following it as running" in capsys.readouterr().err
