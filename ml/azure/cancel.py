@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from azure.ai.ml import MLClient
 
 # SIGHUP too: a runner has been seen hanging up instead of interrupting (actions/runner issue 1309).
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Windows has no SIGHUP (and sends Ctrl-C as SIGINT).
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 CONFIRM_SECONDS = 5.0
 CANCEL_REQUEST = {"connection_timeout": 3, "read_timeout": 4, "retry_total": 0}
 STOPPING = frozenset({"CancelRequested", "Canceled"})

@@ -93,6 +93,8 @@ def follow(
             status = status_of(job)
             if status != last:
                 entered, last = now(), status
+                if status not in IN_PROGRESS | ENDED | GRACE_SECONDS.keys():
+                    console.warn(f"{name}: status {status} is new to edge-train; following it as running")
             running = _running_nodes(client, name, progress, tail) if status == "Running" else []
             progress.update(status, running)
             if status in ENDED:
@@ -179,13 +181,12 @@ def _failure(client: MLClient, job: Job) -> EdgeTrainError:
     from azure.core.exceptions import AzureError
 
     try:
-        failed = [node for node in nodes_of(client, job.name) if node.status == "Failed"]
-        for node in failed:
-            error = error_of(run_details(client, node.run_id)) or "it recorded no error"
+        failed = next((node for node in nodes_of(client, job.name) if node.status == "Failed"), None)
+        if failed is not None:
             return explain(
-                error,
-                action=f"node {node.name} of pipeline job {job.name}",
-                portal_url=node_url(portal_url(job), job.name, node.run_id),
+                error_of(run_details(client, failed.run_id)) or "it recorded no error",
+                action=f"node {failed.name} of pipeline job {job.name}",
+                portal_url=node_url(portal_url(job), job.name, failed.run_id),
             )
     except AzureError:
         pass  # fall back to the pipeline's own error below

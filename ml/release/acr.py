@@ -25,10 +25,11 @@ def is_acr(registry: str) -> bool:
 def entra_token(scope: str = ARM_SCOPE) -> str:
     """An Entra ID access token for the signed-in identity (OIDC in CI, az login locally)."""
     from azure.core.exceptions import ClientAuthenticationError
-    from azure.identity import DefaultAzureCredential
+
+    from ml.azure.client import default_credential
 
     try:
-        return DefaultAzureCredential(exclude_interactive_browser_credential=True).get_token(scope).token
+        return default_credential().get_token(scope).token  # in Actions: a fresh OIDC sign-in
     except ClientAuthenticationError as exc:
         raise EdgeTrainError(
             "no Azure identity to log in to ACR with",

@@ -113,10 +113,11 @@ def azure_ml_client(root: Path):
             hint="set them to the Azure ML workspace the model registers in",
         )
     from azure.ai.ml import MLClient
-    from azure.identity import DefaultAzureCredential
+
+    from ml.azure.client import default_credential
 
     return MLClient(
-        DefaultAzureCredential(exclude_interactive_browser_credential=True),
+        default_credential(settings),  # in Actions: renews itself after a long submit (ml.azure.github_oidc)
         settings.subscription_id,
         settings.resource_group,
         settings.workspace,

@@ -222,3 +222,31 @@ def test_each_stop_signal_interrupts_once_and_the_old_handlers_come_back(signum:
 
     assert raised.value.exit_code == 128 + signum
     assert signal.getsignal(signum) is before
+
+
+def test_a_status_newer_than_edge_train_is_followed_with_a_warning(
+    fake_azure: FakeAzure, ml_client, capsys
+) -> None:
+    fake_azure.job_states = ["Queued", "Rebalancing", "Completed"]
+
+    follow_fast(ml_client, "gentle_job_16")
+
+    assert "status Rebalancing is new to edge-train; following it as running" in capsys.readouterr().err
+
+
+def test_a_log_line_cut_between_two_reads_is_shown_once_whole(
+    fake_azure: FakeAzure, ml_client, capsys
+) -> None:
+    train = FakeNode("train", ["Running"], "0c0ffee0-0000-4000-8000-000000000005", log=b"train: fitt")
+    fake_azure.nodes = [train]
+    fake_azure.job_states = ["Running", "Running", "Running", "Completed"]
+
+    def finish_the_line(_: float) -> None:
+        if not train.log.endswith(b"\n"):
+            train.log += b"ed on 455 rows\n"
+
+    follow(ml_client, "gentle_job_17", poll_seconds=0, sleep=finish_the_line)
+
+    out = capsys.readouterr().out
+    assert out.count("train: fitted on 455 rows") == 1
+    assert "train: fitt\n" not in out
