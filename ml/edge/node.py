@@ -97,6 +97,21 @@ def apply_pointer(root: Path, pointer: dict[str, Any]) -> str:
     return target
 
 
+def forget_lock_entry(root: Path, stage: str) -> None:
+    """Drop the stage's committed dvc.lock entry, so DVC decides by the run cache on ASH alone.
+
+    With the entry present and the stage unchanged, DVC only tries to restore the outputs that entry names,
+    which were made on a workstation (MLflow records the environment in the model, so its bytes differ) and
+    are usually not on ASH: it would re-run a stage the edge already ran with the same code, data and params.
+    """
+    import yaml
+
+    path = root / LOCK_FILE
+    lock = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None) or {}
+    if (lock.get("stages") or {}).pop(stage, None) is not None:
+        atomic_write_text(path, yaml.safe_dump(lock, sort_keys=False))
+
+
 # ---- checks before any transfer -----------------------------------------------------------------------
 
 
@@ -232,6 +247,8 @@ def run_node(root: Path, args: argparse.Namespace) -> str:
     if conn_str:
         check_remote(conn_str, url, pin)
     upstream = [apply_pointer(root, read_pointer(folder)) for folder in args.pointer_in]
+    if not args.target.endswith(".dvc"):
+        forget_lock_entry(root, args.target)
     for path, folder in pairs(args.data_in, "--data-in"):
         copy_in(folder, root / path)
 
@@ -253,9 +270,10 @@ def run_node(root: Path, args: argparse.Namespace) -> str:
                     )
                 summary = f"{args.target}: data is on the remote"
             else:
-                ran = repo.reproduce(targets=[args.target], single_item=True, pull=True)
+                # DVC says above whether it ran the stage or restored it from the run cache.
+                repo.reproduce(targets=[args.target], single_item=True, pull=True)
                 repo.push(targets=[args.target], run_cache=True)
-                summary = f"{args.target}: {'ran' if ran else 'unchanged (run cache)'}; outputs pushed"
+                summary = f"{args.target}: done; outputs and run cache pushed"
     except DvcException as exc:
         raise EdgeTrainError(
             f"DVC in the node failed: {' '.join(str(exc).split())[:300]}",
