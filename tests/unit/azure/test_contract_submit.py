@@ -53,7 +53,7 @@ def test_the_code_snapshot_holds_no_data_secrets_or_local_state(
 ) -> None:
     files = fake_azure.snapshot_files(with_local_state.name)
 
-    assert "ml/data/fetch.py" in files and "data.dvc" in files and ".dvc/config" in files
+    assert "ml/edge/node.py" in files and "data.dvc" in files and ".dvc/config" in files
     assert not [f for f in files if f.startswith(("data/", ".venv/", ".git/", "tests/"))]
     assert "mlflow.db" not in files and ".dvc/config.local" not in files
 
