@@ -197,6 +197,10 @@ class AzureSettings(Section):
     k8s_namespace: str = "azureml"
     edge_datastore: str = "ash_blob"
     acr: str = ""
+    # The storage credential for the job's pods: a Key Vault secret holding the ASH connection string, read
+    # with the compute's managed identity (ml/edge/credential.py). Names only: the value never lives here.
+    key_vault_url: str = ""
+    storage_secret: str = "edge-train-storage"
 
     _guids = field_validator("subscription_id", "tenant_id", "client_id")(names.check_guid)
     _resource_group = field_validator("resource_group")(names.check_resource_group)
@@ -205,6 +209,7 @@ class AzureSettings(Section):
     _arc_cluster_id = field_validator("arc_cluster_id")(names.check_arc_cluster_id)
     _edge_datastore = field_validator("edge_datastore")(names.check_datastore)
     _acr = field_validator("acr")(names.check_acr)
+    _key_vault_url = field_validator("key_vault_url")(names.check_key_vault_url)
 
 
 class DeployTarget(Section):

@@ -7,6 +7,7 @@ otherwise say why they were skipped. Nothing secret is printed: only whether a c
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -224,11 +225,26 @@ def run_checks(
     if failed & {"azure.subscription_id", "azure.resource_group", "azure.workspace", "azure login"}:
         checks.append(Check("workspace", "skip", "", "workspace names and an Azure login are needed first"))
     else:
-        checks += list(workspace_checks(client_factory(settings), settings))
+        client = client_factory(settings)
+        checks += list(workspace_checks(client, settings))
+        checks += pod_credential_checks(client, settings)
     from ml.deploy.doctor import deploy_checks
 
     online = not failed & {"azure.subscription_id", "azure.resource_group", "azure.workspace", "azure login"}
     checks += deploy_checks(settings, client_factory if online else None)
+    return checks
+
+
+def pod_credential_checks(client: MLClient, settings: Settings) -> list[Check]:
+    """What the job's pods need to read the storage credential (ml/azure/vault.py)."""
+    from azure.core.exceptions import AzureError
+
+    from ml.azure.vault import compute_identity_check, vault_check
+
+    # The doctor reads the secret as the user (or CI) running it, with the client's own credential.
+    checks = [vault_check(settings, client._credential)]
+    with contextlib.suppress(AzureError):  # a missing compute is already reported by workspace_checks
+        checks.append(compute_identity_check(client.compute.get(settings.azure.compute), settings))
     return checks
 
 

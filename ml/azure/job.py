@@ -1,9 +1,11 @@
 """Build the Azure ML pipeline job from the same `pipelines/*.yml` the local compile reads.
 
 Only overrides are applied on top of the YAML, never a second definition: hyperparameter inputs from
-params.yaml (`<section>_<key>`), the compute and experiment from edge-train.toml, lineage tags, and the three
+params.yaml (`<section>_<key>`), the compute and experiment from edge-train.toml, lineage tags, the three
 outputs that may leave the premises (model, metrics, plots) promoted to pipeline outputs so that `submit` can
-download them. Every other output carries rows of data and must be written to the edge datastore.
+download them, and each node's environment variables (`node_environment`: names of the remote, vault and
+secret, never a secret). Every other output must be written to the edge datastore, unless its component
+declares it holds no rows (`edge_train.outputs.<o>.no_raw_data`, e.g. the nodes' DVC pointers).
 """
 
 from __future__ import annotations
@@ -113,5 +115,24 @@ def build_pipeline_job(root: Path, settings: Settings, pipeline_file: Path) -> P
         for name, out in RETURNED.items()
     ]
     job = _load(pipeline_file, overrides)
+    for node in job.jobs.values():
+        node.environment_variables = {**(node.environment_variables or {}), **node_environment(settings)}
     check_job(job, settings.azure.edge_datastore, pipeline_file)  # the one residency rule validate applies
     return job
+
+
+def node_environment(settings: Settings) -> dict[str, str]:
+    """What `ml.edge.node` reads in the pod (ml/edge/__init__.py): where the data and its credential live."""
+    from ml.edge.credential import ENV_SECRET_NAME, ENV_VAULT_URL
+    from ml.edge.node import ENV_REMOTE
+    from ml.storage.pin import ENV_API_VERSION, ENV_CA_BUNDLE
+
+    env = {
+        ENV_REMOTE: settings.storage.remote,
+        ENV_API_VERSION: settings.storage.api_version,
+        ENV_VAULT_URL: settings.azure.key_vault_url,
+        ENV_SECRET_NAME: settings.azure.storage_secret if settings.azure.key_vault_url else "",
+    }
+    if settings.storage.ca_bundle:
+        env[ENV_CA_BUNDLE] = settings.storage.ca_bundle
+    return {key: value for key, value in env.items() if value}

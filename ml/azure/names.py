@@ -64,6 +64,17 @@ def check_acr(value: str) -> str:
     return value
 
 
+def check_key_vault_url(value: str) -> str:
+    """A vault URL as SecretClient takes it: https://<vault>.vault.azure.net (the job reads its secret)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if value and (parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/")):
+        name = re.sub(r"[^a-z0-9-]", "", value.lower().split("//")[-1].split(".")[0])
+        raise ValueError(f"must be the vault's URL, e.g. 'https://{name or '<vault>'}.vault.azure.net'")
+    return value
+
+
 def check_arc_cluster_id(value: str) -> str:
     """An Arc-connected cluster's ARM resource id: the only way Azure ML v2 attaches edge Kubernetes."""
     if not value:

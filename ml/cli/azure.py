@@ -88,6 +88,9 @@ def init(
     ),
     container: str = typer.Option("", help="blob container for DVC data and edge outputs"),
     acr: str = typer.Option("", help="Azure Container Registry name (lowercase, without .azurecr.io)"),
+    key_vault_url: str = typer.Option(
+        "", help="https://<vault>.vault.azure.net holding the storage secret the job's pods read"
+    ),
     github_repo: str = typer.Option("", help="owner/name on GitHub (default: from the origin remote)"),
 ) -> None:
     """Personalise this fork in edge-train.toml and print the OIDC and role commands to run once."""
@@ -95,6 +98,7 @@ def init(
     from ml.azure.init import github_repo as origin_repo
     from ml.azure.init import oidc_commands, write_settings
     from ml.azure.names import account_of
+    from ml.azure.vault import pod_credential_commands
     from ml.paths import repo_root
 
     root = repo_root()
@@ -111,6 +115,7 @@ def init(
                 "compute": compute,
                 "arc_cluster_id": arc_cluster_id,
                 "acr": acr,
+                "key_vault_url": key_vault_url.rstrip("/"),
             },
             "storage": {
                 "blob_endpoint": storage_endpoint.rstrip("/"),
@@ -125,6 +130,11 @@ def init(
         console.warn("no GitHub origin remote: the commands below say <owner>/<repo>; pass --github-repo")
     console.info("Run once (an admin of the subscription and the GitHub repository):")
     for command in oidc_commands(settings, repo or "<owner>/<repo>"):
+        console.console.print(f"    {command}", markup=False)
+    console.info(
+        "And once, so the job's pods can read the storage credential (never in the job or the repo):"
+    )
+    for command in pod_credential_commands(settings):
         console.console.print(f"    {command}", markup=False)
     console.info("Then check everything with: edge-train doctor")
 

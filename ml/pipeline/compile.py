@@ -1,8 +1,9 @@
 """`edge-train pipeline compile`: write dvc.yaml from an Azure ML pipeline and its components.
 
 Rules (docs/pipeline.md has the long form):
-- every node is a stage named after the node, in dependency order; its `cmd` is the component's command with
-  `${{inputs.*}}` and `${{outputs.*}}` bound to local paths and values;
+- every node is a stage named after the node, in dependency order; its `cmd` is the component's step command
+  (the tag `edge_train.step`, else its `command`) with `${{inputs.*}}` and `${{outputs.*}}` bound to local
+  paths and values. On the edge the component's `command` runs that same stage through `ml.edge.node`;
 - a pipeline input `<section>_<key>` that params.yaml has becomes `${section.key}` plus a `params:` entry, so
   DVC re-runs exactly the stages that read a changed hyperparameter;
 - a node whose component has the tag `edge_train.local_output: <path>` is not a stage: its one output is that
@@ -38,6 +39,7 @@ from ml.pipeline.graph import (
 from ml.pipeline.wiring import check_files, documents
 
 OPTIONAL_GROUP = re.compile(r"\$\[\[(.*?)\]\]", re.S)
+STEP_TAG = "edge_train.step"  # the step's own command, when `command` runs it through ml.edge.node
 
 
 @dataclass
@@ -160,7 +162,8 @@ def _stage(
             values[name] = _scalar(value)
     for output in component.outputs:
         values[f"outputs.{output}"] = local[(node.name, output)]
-    module = command_module(component.command)
+    step = component.tags.get(STEP_TAG) or component.command
+    module = command_module(step)
     code = step_sources(root, module) if module else []
     if not code:
         raise EdgeTrainError(
@@ -168,7 +171,7 @@ def _stage(
             hint="start the component's command with `python -m <package>.<module>`",
         )
     stage = Stage(
-        cmd=_bind_command(component.command, values),
+        cmd=_bind_command(step, values),
         deps=[
             *dict.fromkeys(deps),
             *code,

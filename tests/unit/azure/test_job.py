@@ -44,7 +44,7 @@ def test_compute_experiment_and_lineage_tags_come_from_settings_and_git(
     assert len(body["tags"]["edge_train.params_hash"]) == 16
 
 
-def test_only_model_metrics_and_plots_are_returned_and_data_outputs_stay_on_the_edge(
+def test_only_model_metrics_and_plots_are_returned_and_nodes_hand_on_pointers(
     clone: Path, settings: Settings
 ) -> None:
     job = build_pipeline_job(clone, settings, PIPELINE)
@@ -53,8 +53,28 @@ def test_only_model_metrics_and_plots_are_returned_and_data_outputs_stay_on_the_
     assert set(body["outputs"]) == set(RETURNED) == {"model", "metrics", "plots"}
     assert body["jobs"]["evaluate"]["outputs"]["metrics"]["value"] == "${{parent.outputs.metrics}}"
     assert body["jobs"]["train"]["outputs"]["model"]["value"] == "${{parent.outputs.model}}"
+    # Azure ML's data runtime never touches ASH: no node output is mounted on a datastore, and what the data
+    # nodes hand on are DVC pointers that their components declare rowless.
+    assert "ash_blob" not in str(body["jobs"])
     for node, output in (("fetch_data", "raw_data"), ("prepare", "prepared")):
-        assert body["jobs"][node]["outputs"][output]["uri"].startswith("azureml://datastores/ash_blob/")
+        assert job.jobs[node].component.tags[f"edge_train.outputs.{output}.no_raw_data"]
+        assert job.jobs[node].component.command.startswith("python -m ml.edge.node ")
+
+
+def test_each_node_gets_the_names_of_remote_vault_and_secret_but_no_secret(
+    clone: Path, settings: Settings
+) -> None:
+    settings.azure.key_vault_url = "https://kv-edge.vault.azure.net"
+    settings.storage.ca_bundle = "certs/ash-ca.pem"
+
+    for node in build_pipeline_job(clone, settings, PIPELINE).jobs.values():
+        assert node.environment_variables == {
+            "EDGE_TRAIN_DVC_REMOTE": "ash",
+            "EDGE_TRAIN_STORAGE_API_VERSION": "2019-07-07",
+            "EDGE_TRAIN_STORAGE_CA_BUNDLE": "certs/ash-ca.pem",
+            "EDGE_TRAIN_KEY_VAULT_URL": "https://kv-edge.vault.azure.net",
+            "EDGE_TRAIN_STORAGE_SECRET": "edge-train-storage",
+        }
 
 
 def test_every_step_runs_in_the_yaml_environment(clone: Path, settings: Settings) -> None:
@@ -79,11 +99,15 @@ def test_instance_count_and_distribution_pass_through_to_the_compute(clone: Path
 
 
 def test_an_output_with_data_on_the_cloud_datastore_is_refused(clone: Path, settings: Settings) -> None:
+    """An output whose component does not declare it rowless must be on the edge datastore."""
+    component = clone / "components" / "prepare.yml"
+    component.write_text(component.read_text().replace("edge_train.outputs.prepared.no_raw_data", "note"))
     pipeline = clone / PIPELINE
     pipeline.write_text(
         pipeline.read_text().replace(
-            "azureml://datastores/ash_blob/paths/edge-train/${{name}}/prepared",
-            "azureml://datastores/workspaceblobstore/paths/p",
+            "      seed: ${{parent.inputs.prepare_seed}}\n",
+            "      seed: ${{parent.inputs.prepare_seed}}\n    outputs:\n      prepared:\n"
+            "        type: uri_folder\n        path: azureml://datastores/workspaceblobstore/paths/p\n",
         )
     )
 
