@@ -21,7 +21,7 @@ from tests.harness.azureml.command import CommandError, resolve_command
 from tests.harness.azureml.environment import EnvironmentRefused, build_environment, problems, serialized_spec
 from tests.harness.azureml.graph import Node, Upstream, load_nodes
 from tests.harness.azureml.sandbox import Mount, run_in_sandbox
-from tests.harness.azureml.service_env import RunContext, node_environment
+from tests.harness.azureml.service_env import NODEBOOT, RunContext, node_environment
 from tests.harness.azureml.services import AzureFakes
 from tests.harness.azureml.snapshot import make_snapshot
 
@@ -152,6 +152,7 @@ class Emulator:
             ca_file=self.fakes.ca_file,
             hosts=self.fakes.hosts,
             component_variables=node.environment_variables,
+            nodeboot=self._nodeboot(),
         )
         finished = run_in_sandbox(
             command, cwd=working_dir, env=env, mounts=mounts, logs=root / "user_logs", timeout=self.timeout
@@ -172,6 +173,12 @@ class Emulator:
             outputs=stores,
             seconds=time.monotonic() - started,
         )
+
+    def _nodeboot(self) -> Path:
+        target = self.folder / "nodeboot"
+        if not target.exists():
+            shutil.copytree(NODEBOOT, target, ignore=shutil.ignore_patterns("__pycache__"))
+        return target
 
     def _data_problems(self, node: Node) -> list[str]:
         found = []
