@@ -49,7 +49,10 @@ class NodeResult:
         head = f"{self.name}: {self.status}"
         if self.status == "Completed":
             return f"{head} ({self.seconds:.1f} s)"
-        lines = [f"{head}: {self.reason}"]
+        reasons = self.reason.split("; ")
+        lines = (
+            [f"{head}: {reasons[0]}"] if len(reasons) == 1 else [f"{head}:", *(f"  - {r}" for r in reasons)]
+        )
         if self.command:
             lines.append(f"  command: {self.command}")
         if self.exit_code is not None:
