@@ -66,7 +66,7 @@ class NodeResult:
 @dataclass
 class JobResult:
     nodes: list[NodeResult]
-    parent_run_id: str | None = None
+    parent_run_id: str
 
     @property
     def ok(self) -> bool:
@@ -97,7 +97,7 @@ class Emulator:
         found = client.get_experiment_by_name(experiment_name)
         experiment_id = found.experiment_id if found else client.create_experiment(experiment_name)
         parent = client.create_run(experiment_id, run_name=self.job.display_name or "pipeline").info.run_id
-        result = JobResult([], parent)
+        result = JobResult([], parent)  # each run() is a new pipeline run: fresh containers and output paths
         stop_on_failure = not getattr(self.job.settings, "continue_on_step_failure", False)
         failed: set[str] = set()
         for index, node in enumerate(nodes):
@@ -119,7 +119,7 @@ class Emulator:
         self, node: Node, done: JobResult, experiment_id: str, experiment_name: str, run_id: str, index: int
     ) -> NodeResult:
         started = time.monotonic()
-        root = self.folder / "nodes" / node.name
+        root = self.folder / "runs" / done.parent_run_id / node.name  # a fresh container per node and run
         shutil.rmtree(root, ignore_errors=True)
         working_dir = root / "exe" / "wd"
         spec = serialized_spec(node.component)
@@ -204,7 +204,8 @@ class Emulator:
         outputs: dict[str, str] = {}
         stores: dict[str, Path] = {}
         for name, spec in node.outputs.items():
-            store = self.folder / "datastore" / node.name / name
+            # a new output path per run, as `${{name}}` in an output path gives on the service
+            store = self.folder / "datastore" / done.parent_run_id / node.name / name
             store.mkdir(parents=True, exist_ok=True)
             target = mount_root / name
             mounts.append(Mount(store, target))

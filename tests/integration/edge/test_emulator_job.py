@@ -149,7 +149,8 @@ def test_a_node_reads_its_secret_through_the_managed_identity_and_logs_to_the_wo
     assert ("keyvault", 401) in calls and ("keyvault", 200) in calls, "challenge, then the secret"
     assert ("identity", 200) in calls
     assert {status for service, status in calls if service == "tracking"} == {200}
-    logs = "".join(p.read_text() for p in (tmp_path / "job").rglob("user_logs/*.txt"))
+    logs = "".join(p.read_text() for p in (tmp_path / "job" / "runs").rglob("user_logs/*.txt"))
+    assert logs, "the nodes' logs were read"
     assert secret not in logs
 
 
@@ -196,3 +197,20 @@ def test_the_app_service_form_of_the_identity_endpoint_works_too(
         result = _run(tmp_path, fakes, [*PINS, PLUGIN])
 
     assert result.ok, result.report()
+
+
+def test_each_run_of_the_same_job_gets_fresh_containers_and_output_paths(
+    sandbox: tuple[str, ...], fakes: AzureFakes, tmp_path: Path
+) -> None:
+    from azure.ai.ml import load_job
+
+    emulator = Emulator(load_job(_project(tmp_path / "project", [*PINS, PLUGIN])), tmp_path / "job", fakes)
+
+    first, second = emulator.run(), emulator.run()
+
+    assert first.ok and second.ok, first.report() + "\n" + second.report()
+    assert first.parent_run_id != second.parent_run_id
+    assert first.node("consume").outputs["summary"] != second.node("consume").outputs["summary"]
+    assert (first.node("consume").outputs["summary"] / "summary.json").is_file(), (
+        "the first run's outputs stay"
+    )
