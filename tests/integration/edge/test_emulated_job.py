@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,14 +21,13 @@ import yaml
 from tests.conftest import require_tool
 from tests.harness.azureml.runner import Emulator, JobResult
 from tests.harness.azureml.services import AzureFakes
-from tests.harness.servers import ACCOUNT_KEY, Stack, running_stack
+from tests.harness.servers import ACCOUNT_KEY, Stack, account_sas, running_stack
 from tests.integration.clone import edge_train, fresh_clone
 
 pytestmark = pytest.mark.integration
 
 PIPELINE = Path("pipelines/train.yml")
-# The Key Vault secret holding the ASH connection string. Align with the edge design's setting when merging.
-SECRET_NAME = "ash-storage-connection-string"
+VAULT_NAME = "kv-edge-train"
 
 
 @pytest.fixture(scope="module")
@@ -121,13 +121,15 @@ def _dvc_env() -> dict[str, str]:
 @pytest.mark.xfail(
     strict=False,
     reason="needs issue 10's edge design (branch issue-10-edge): nodes as DVC stages that pull from and push "
-    "to ASH with the credential read from Key Vault through the managed identity, pointer outputs instead of "
-    "rw_mount outputs on the edge datastore; align SECRET_NAME and the vault settings, then remove this mark",
+    "to ASH with the credential read from Key Vault (azure.key_vault_url, azure.storage_secret) through the "
+    "managed identity, pointer outputs instead of rw_mount outputs on the edge datastore; remove this mark "
+    "once both branches are merged",
 )
 def test_the_whole_pipeline_runs_in_the_emulator_and_its_metrics_equal_a_local_runs(
     clone: Path, ash: Stack, sandbox: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ml.cli import app, run_app
+    from ml.config import load_settings
 
     local = edge_train(clone, "run")
     assert local.returncode == 0, local.stdout + local.stderr
@@ -137,6 +139,7 @@ def test_the_whole_pipeline_runs_in_the_emulator_and_its_metrics_equal_a_local_r
     (clone / "edge-train.toml").write_text(
         f'[storage]\nremote = "ash"\ncontainer = "edge-train"\nblob_endpoint = "{ash.blob_endpoint}"\n'
         'ca_bundle = "ash-ca.pem"\n'
+        f'[azure]\nkey_vault_url = "https://{VAULT_NAME}.vault.azure.net"\n'
     )
     with monkeypatch.context() as patch:
         patch.setenv("EDGE_TRAIN_ROOT", str(clone))
@@ -153,7 +156,11 @@ def test_the_whole_pipeline_runs_in_the_emulator_and_its_metrics_equal_a_local_r
     subprocess.run(["git", "add", "-A"], cwd=clone, check=True)
     subprocess.run(["git", "commit", "-qm", "ASH remote"], cwd=clone, check=True)
 
-    with AzureFakes(tmp_path / "azure", secrets={SECRET_NAME: ash.connection_string()}) as fakes:
+    settings = load_settings(clone)
+    secret_name = getattr(settings.azure, "storage_secret", "edge-train-storage")
+    sas = account_sas(datetime.now(UTC) + timedelta(hours=2))
+    secret = {secret_name: f"BlobEndpoint={ash.blob_endpoint};SharedAccessSignature={sas}"}
+    with AzureFakes(tmp_path / "azure", vault_name=VAULT_NAME, secrets=secret) as fakes:
         result = _emulate(clone, tmp_path / "job", fakes)
         assert result.ok, result.report()
         evaluate = fakes.client().get_run(result.node("evaluate").run_id)
