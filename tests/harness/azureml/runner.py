@@ -43,7 +43,15 @@ class NodeResult:
     stdout_tail: str = ""  # the project's CLI prints its one-line errors here
     run_id: str | None = None
     outputs: dict[str, Path] = field(default_factory=dict)  # output name -> its path in the datastore
+    logs: Path | None = None  # the node's user_logs folder (std_out.txt, std_err.txt)
     seconds: float = 0.0
+
+    def log_text(self) -> str:
+        """Everything the node's command printed (stdout, then stderr)."""
+        if self.logs is None:
+            return ""
+        files = [self.logs / "std_out.txt", self.logs / "std_err.txt"]
+        return "".join(p.read_text(encoding="utf-8", errors="replace") for p in files if p.exists())
 
     def summary(self) -> str:
         head = f"{self.name}: {self.status}"
@@ -174,6 +182,7 @@ class Emulator:
             stdout_tail="" if status == "Completed" else finished.tail(5, "stdout"),
             run_id=run_id,
             outputs=stores,
+            logs=root / "user_logs",
             seconds=time.monotonic() - started,
         )
 
