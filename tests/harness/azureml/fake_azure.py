@@ -59,7 +59,18 @@ class Fakes:
         self.log = Path(config["log"]).open("a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
         self.lock = threading.Lock()
         self.issued: dict[str, str] = {}  # token -> resource, for tokens from the identity endpoint
-        self.mlflow_app = _mlflow_app(config)
+        self._mlflow: Any = None
+        self._mlflow_loaded = threading.Event()
+        # importing MLflow's server takes seconds: load it while the harness prepares the first node
+        threading.Thread(target=self._load_mlflow, daemon=True).start()
+
+    def _load_mlflow(self) -> None:
+        self._mlflow = _mlflow_app(self.config)
+        self._mlflow_loaded.set()
+
+    def mlflow_app(self, environ: dict[str, Any], start: Start) -> Any:
+        self._mlflow_loaded.wait()
+        return self._mlflow(environ, start)
 
     def record(self, environ: dict[str, Any], status: str, service: str) -> None:
         line = {

@@ -29,6 +29,11 @@ def main(spec_path: str) -> None:
         _mount("--bind", mount["source"], mount["target"])
         if mount["read_only"]:
             _mount("-o", "remount,bind,ro", mount["target"])
+    if spec.get("drop_to"):
+        uid, gid = spec["drop_to"]
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
     os.chdir(spec["cwd"])
     shell = shutil.which("bash") or "/bin/sh"
     os.execve(shell, [shell, "-c", spec["command"]], spec["env"])

@@ -21,7 +21,7 @@ from tests.harness.azureml.command import CommandError, resolve_command
 from tests.harness.azureml.environment import EnvironmentRefused, build_environment, problems, serialized_spec
 from tests.harness.azureml.graph import Node, Upstream, load_nodes
 from tests.harness.azureml.sandbox import Mount, run_in_sandbox
-from tests.harness.azureml.service_env import RunContext, node_environment
+from tests.harness.azureml.service_env import NODEBOOT, RunContext, node_environment
 from tests.harness.azureml.services import AzureFakes
 from tests.harness.azureml.snapshot import make_snapshot
 
@@ -43,13 +43,24 @@ class NodeResult:
     stdout_tail: str = ""  # the project's CLI prints its one-line errors here
     run_id: str | None = None
     outputs: dict[str, Path] = field(default_factory=dict)  # output name -> its path in the datastore
+    logs: Path | None = None  # the node's user_logs folder (std_out.txt, std_err.txt)
     seconds: float = 0.0
+
+    def log_text(self) -> str:
+        """Everything the node's command printed (stdout, then stderr)."""
+        if self.logs is None:
+            return ""
+        files = [self.logs / "std_out.txt", self.logs / "std_err.txt"]
+        return "".join(p.read_text(encoding="utf-8", errors="replace") for p in files if p.exists())
 
     def summary(self) -> str:
         head = f"{self.name}: {self.status}"
         if self.status == "Completed":
             return f"{head} ({self.seconds:.1f} s)"
-        lines = [f"{head}: {self.reason}"]
+        reasons = self.reason.split("; ")
+        lines = (
+            [f"{head}: {reasons[0]}"] if len(reasons) == 1 else [f"{head}:", *(f"  - {r}" for r in reasons)]
+        )
         if self.command:
             lines.append(f"  command: {self.command}")
         if self.exit_code is not None:
@@ -63,7 +74,7 @@ class NodeResult:
 @dataclass
 class JobResult:
     nodes: list[NodeResult]
-    parent_run_id: str | None = None
+    parent_run_id: str
 
     @property
     def ok(self) -> bool:
@@ -94,7 +105,7 @@ class Emulator:
         found = client.get_experiment_by_name(experiment_name)
         experiment_id = found.experiment_id if found else client.create_experiment(experiment_name)
         parent = client.create_run(experiment_id, run_name=self.job.display_name or "pipeline").info.run_id
-        result = JobResult([], parent)
+        result = JobResult([], parent)  # each run() is a new pipeline run: fresh containers and output paths
         stop_on_failure = not getattr(self.job.settings, "continue_on_step_failure", False)
         failed: set[str] = set()
         for index, node in enumerate(nodes):
@@ -116,7 +127,7 @@ class Emulator:
         self, node: Node, done: JobResult, experiment_id: str, experiment_name: str, run_id: str, index: int
     ) -> NodeResult:
         started = time.monotonic()
-        root = self.folder / "nodes" / node.name
+        root = self.folder / "runs" / done.parent_run_id / node.name  # a fresh container per node and run
         shutil.rmtree(root, ignore_errors=True)
         working_dir = root / "exe" / "wd"
         spec = serialized_spec(node.component)
@@ -152,6 +163,7 @@ class Emulator:
             ca_file=self.fakes.ca_file,
             hosts=self.fakes.hosts,
             component_variables=node.environment_variables,
+            nodeboot=self._nodeboot(),
         )
         finished = run_in_sandbox(
             command, cwd=working_dir, env=env, mounts=mounts, logs=root / "user_logs", timeout=self.timeout
@@ -170,8 +182,15 @@ class Emulator:
             stdout_tail="" if status == "Completed" else finished.tail(5, "stdout"),
             run_id=run_id,
             outputs=stores,
+            logs=root / "user_logs",
             seconds=time.monotonic() - started,
         )
+
+    def _nodeboot(self) -> Path:
+        target = self.folder / "nodeboot"
+        if not target.exists():
+            shutil.copytree(NODEBOOT, target, ignore=shutil.ignore_patterns("__pycache__"))
+        return target
 
     def _data_problems(self, node: Node) -> list[str]:
         found = []
@@ -194,7 +213,8 @@ class Emulator:
         outputs: dict[str, str] = {}
         stores: dict[str, Path] = {}
         for name, spec in node.outputs.items():
-            store = self.folder / "datastore" / node.name / name
+            # a new output path per run, as `${{name}}` in an output path gives on the service
+            store = self.folder / "datastore" / done.parent_run_id / node.name / name
             store.mkdir(parents=True, exist_ok=True)
             target = mount_root / name
             mounts.append(Mount(store, target))

@@ -6,8 +6,10 @@ user `unshare --user --map-root-user --mount`, where user namespaces are allowed
 backing folder at each output path, and a read-only bind mount at each input bound to an upstream output. The
 mounts disappear with the namespace; nothing is left mounted on the host.
 
-Where neither works (GitHub-hosted runners may forbid user namespaces), `sandbox_prefix()` raises
-SandboxUnavailable; tests skip on a user's machine and fail in CI.
+GitHub-hosted runners are not root and Ubuntu 24.04 restricts user namespaces, but they allow passwordless
+sudo: there the namespace is made with `sudo -n unshare --mount`, and the launcher drops back to the calling
+user before running the command. Where none of these works `sandbox_prefix()` raises SandboxUnavailable;
+tests skip on a user's machine and fail in CI.
 """
 
 from __future__ import annotations
@@ -59,8 +61,11 @@ def _works(prefix: list[str]) -> bool:
 @functools.cache
 def sandbox_prefix() -> tuple[str, ...]:
     """The `unshare` command that gives a private mount namespace here."""
-    candidates = [["unshare", "--mount", "--propagation", "private"]] if os.geteuid() == 0 else []
+    mount_ns = ["unshare", "--mount", "--propagation", "private"]
+    candidates = [mount_ns] if os.geteuid() == 0 else []
     candidates.append(["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"])
+    if os.geteuid() != 0:
+        candidates.append(["sudo", "-n", *mount_ns])
     for prefix in candidates:
         if _works(prefix):
             return tuple(prefix)
@@ -85,6 +90,8 @@ def run_in_sandbox(
         mount.target.mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
     spec = {
+        # under sudo the launcher runs as root: it makes the mounts, then becomes this user again
+        "drop_to": [os.getuid(), os.getgid()] if prefix[0] == "sudo" else None,
         "command": command,
         "cwd": str(cwd),
         "env": env,

@@ -18,8 +18,9 @@ What the service sets in a command job (sources; also in docs/opinions.md):
   integer"). `identity_style="app_service"` gives `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` instead.
 
 Emulator-only additions, named EDGE_TRAIN_EMULATOR_*/PYTHONPATH: the loopback host map and the socket guard
-(`nodeboot/sitecustomize.py`). `SSL_CERT_FILE`/`REQUESTS_CA_BUNDLE` point at the CA that signed the fakes'
-certificates; it stands for the public CAs an Azure ML image trusts, nothing of ASH.
+(`nodeboot/sitecustomize.py`, copied next to the job so no path into this checkout reaches the node).
+`SSL_CERT_FILE`/`REQUESTS_CA_BUNDLE` point at the CA that signed the fakes' certificates; it stands for the
+public CAs an Azure ML image trusts, nothing of ASH.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-NODEBOOT = Path(__file__).with_name("nodeboot")
+NODEBOOT = Path(__file__).with_name("nodeboot")  # copied out of the checkout before a node sees it
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def node_environment(
     ca_file: Path,
     hosts: dict[str, int],
     component_variables: dict[str, str],
+    nodeboot: Path,
 ) -> dict[str, str]:
     env = {
         "PATH": f"{run.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
@@ -100,7 +102,7 @@ def node_environment(
         "MLFLOW_EXPERIMENT_NAME": run.experiment_name,
         "SSL_CERT_FILE": str(ca_file),
         "REQUESTS_CA_BUNDLE": str(ca_file),
-        "PYTHONPATH": str(NODEBOOT),
+        "PYTHONPATH": str(nodeboot),
         "EDGE_TRAIN_EMULATOR_HOSTS": json.dumps(hosts),
     }
     if identity_style == "app_service":

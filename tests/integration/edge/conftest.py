@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,10 +22,13 @@ def sandbox() -> tuple[str, ...]:
         pytest.skip(str(exc))
 
 
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AzureFakes]:
-    monkeypatch.setenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    with AzureFakes(
-        tmp_path / "azure", secrets={"ash-storage": "BlobEndpoint=https://x;SharedAccessSignature=s3cr3t"}
-    ) as running:
+@pytest.fixture(scope="module")
+def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureFakes]:
+    """One set of fakes per test module (starting MLflow's server app takes seconds); runs are per node."""
+    secrets = {"ash-storage": "BlobEndpoint=https://x;SharedAccessSignature=s3cr3t"}
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        AzureFakes(tmp_path_factory.mktemp("azure"), secrets=secrets) as running,
+    ):
+        patch.setenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         yield running

@@ -8,9 +8,7 @@ gate) and compares the emulated run's metrics with a local run's on the same dat
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,16 +16,19 @@ import pytest
 import yaml
 
 from tests.conftest import require_tool
-from tests.harness.azureml.runner import Emulator, JobResult
 from tests.harness.azureml.services import AzureFakes
-from tests.harness.servers import ACCOUNT_KEY, Stack, running_stack
+from tests.harness.servers import Stack, running_stack
 from tests.integration.clone import edge_train, fresh_clone
+from tests.integration.edge.edge_project import (
+    PIPELINE,
+    VAULT_NAME,
+    connect_to_ash,
+    emulate,
+    emulator,
+    vault_secrets,
+)
 
 pytestmark = pytest.mark.integration
-
-PIPELINE = Path("pipelines/train.yml")
-# The Key Vault secret holding the ASH connection string. Align with the edge design's setting when merging.
-SECRET_NAME = "ash-storage-connection-string"
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +43,6 @@ def copy(clone: Path, tmp_path: Path) -> Path:
     for key, value in (("user.name", "t"), ("user.email", "t@example.invalid")):
         subprocess.run(["git", "config", key, value], cwd=tmp_path / "repo", check=True)
     return tmp_path / "repo"
-
-
-def _emulate(root: Path, folder: Path, fakes: AzureFakes) -> JobResult:
-    from ml.azure.job import build_pipeline_job
-    from ml.config import load_settings
-
-    settings = load_settings(root)
-    job = build_pipeline_job(root, settings, PIPELINE)
-    return Emulator(job, folder, fakes, unreachable_datastores=(settings.azure.edge_datastore,)).run()
 
 
 def _first_node(root: Path) -> tuple[str, dict]:
@@ -74,7 +66,7 @@ def test_a_reintroduced_requirement_file_editable_install_and_latest_image_stop_
         }
         path.write_text(yaml.safe_dump(component, sort_keys=False))
 
-    result = _emulate(copy, tmp_path / "job", fakes)
+    result = emulate(copy, tmp_path / "job", fakes)
 
     first = result.nodes[0]
     assert first.status == "Failed"
@@ -99,7 +91,7 @@ def test_a_reintroduced_output_on_the_edge_datastore_stops_the_node(
     pipeline["jobs"][name] = node
     (copy / PIPELINE).write_text(yaml.safe_dump(pipeline, sort_keys=False))
 
-    result = _emulate(copy, tmp_path / "job", fakes)
+    result = emulate(copy, tmp_path / "job", fakes)
 
     assert result.node(name).status == "Failed"
     assert f"output {output} is a rw_mount on datastore ash_blob" in result.node(name).reason
@@ -112,51 +104,28 @@ def ash(tmp_path: Path) -> Iterator[Stack]:
         yield stack
 
 
-def _dvc_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EDGE_TRAIN_", "AZURE_STORAGE_"))}
-    return {**env, "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}", "DVC_NO_ANALYTICS": "1"}
-
-
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=False,
     reason="needs issue 10's edge design (branch issue-10-edge): nodes as DVC stages that pull from and push "
-    "to ASH with the credential read from Key Vault through the managed identity, pointer outputs instead of "
-    "rw_mount outputs on the edge datastore; align SECRET_NAME and the vault settings, then remove this mark",
+    "to ASH with the credential read from Key Vault (azure.key_vault_url, azure.storage_secret) through the "
+    "managed identity, pointer outputs instead of rw_mount outputs on the edge datastore; remove this mark "
+    "once both branches are merged",
 )
 def test_the_whole_pipeline_runs_in_the_emulator_and_its_metrics_equal_a_local_runs(
-    clone: Path, ash: Stack, sandbox: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clone: Path, ash: Stack, sandbox: tuple[str, ...], tmp_path: Path
 ) -> None:
-    from ml.cli import app, run_app
-
     local = edge_train(clone, "run")
     assert local.returncode == 0, local.stdout + local.stderr
     local_metrics = json.loads((clone / "reports" / "metrics.json").read_text())
-    assert ash.ca is not None
-    (clone / "ash-ca.pem").write_bytes(ash.ca.read_bytes())  # a CA certificate is public: it may be committed
-    (clone / "edge-train.toml").write_text(
-        f'[storage]\nremote = "ash"\ncontainer = "edge-train"\nblob_endpoint = "{ash.blob_endpoint}"\n'
-        'ca_bundle = "ash-ca.pem"\n'
-    )
-    with monkeypatch.context() as patch:
-        patch.setenv("EDGE_TRAIN_ROOT", str(clone))
-        patch.setenv("AZURE_STORAGE_KEY", ACCOUNT_KEY)
-        assert run_app(app, ["data", "remote", "set", "--credential", "key"]) == 0
-    pushed = subprocess.run(
-        [sys.executable, "-m", "dvc", "push", "-r", "ash"],
-        cwd=clone,
-        env=_dvc_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
-    subprocess.run(["git", "add", "-A"], cwd=clone, check=True)
-    subprocess.run(["git", "commit", "-qm", "ASH remote"], cwd=clone, check=True)
+    connect_to_ash(clone, ash)
 
-    with AzureFakes(tmp_path / "azure", secrets={SECRET_NAME: ash.connection_string()}) as fakes:
-        result = _emulate(clone, tmp_path / "job", fakes)
+    with AzureFakes(tmp_path / "azure", vault_name=VAULT_NAME, secrets=vault_secrets(clone, ash)) as fakes:
+        job = emulator(clone, tmp_path / "job", fakes)
+        result = job.run()
         assert result.ok, result.report()
         evaluate = fakes.client().get_run(result.node("evaluate").run_id)
+        again = job.run()
 
     emulated = json.loads(result.node("evaluate").outputs["metrics"].read_text())
     assert emulated == pytest.approx(local_metrics)
@@ -166,3 +135,6 @@ def test_the_whole_pipeline_runs_in_the_emulator_and_its_metrics_equal_a_local_r
             assert value == pytest.approx(local_metrics[key])
     versions = {r["x_ms_version"] for r in ash.gate.requests() if r["x_ms_version"]}
     assert versions == {"2019-07-07"}, "every request from the pods carried the ASH API version"
+    assert again.ok, again.report()
+    stages = [node for node in again.nodes if "is cached - skipping run" in node.log_text()]
+    assert len(stages) == len(again.nodes) - 1, "a second run restores every stage from the run cache on ASH"

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO_ROOT
+from tests.harness.azureml.environment import cache_root
 from tests.harness.azureml.runner import Emulator
 from tests.harness.azureml.services import AzureFakes
 
@@ -49,7 +51,7 @@ Path(args.report).write_text(json.dumps({"sha": digest, "blocked": blocked}))
 """
 
 CONSUME = """
-import argparse, json
+import argparse, json, sys
 from pathlib import Path
 
 parser = argparse.ArgumentParser()
@@ -64,6 +66,8 @@ summary = {
     "report": json.loads(Path(args.report).read_text()),
     "part": (Path(args.folder) / "part.txt").read_text(),
     "upstream_writable": upstream_writable,
+    "prefix": sys.prefix,
+    "path": sys.path,
 }
 (Path(args.summary) / "summary.json").write_text(json.dumps(summary))
 """
@@ -135,6 +139,8 @@ def test_a_node_reads_its_secret_through_the_managed_identity_and_logs_to_the_wo
     assert "blocked" in summary["report"]["blocked"], "a non-loopback connection fails inside the node"
     assert summary["part"] == "bonjour", "the pipeline input reached the node, its output the next node"
     assert summary["upstream_writable"] is False, "an upstream output is mounted read-only"
+    assert Path(summary["prefix"]).is_relative_to(cache_root()), "the environment built from the spec"
+    assert not any(str(REPO_ROOT) in entry for entry in summary["path"]), "nothing of this checkout"
     run = fakes.client().get_run(result.node("produce").run_id)
     assert run.data.metrics == {"secret_length": float(len(secret))}
     assert run.data.params == {"greeting": "bonjour"}
@@ -143,7 +149,8 @@ def test_a_node_reads_its_secret_through_the_managed_identity_and_logs_to_the_wo
     assert ("keyvault", 401) in calls and ("keyvault", 200) in calls, "challenge, then the secret"
     assert ("identity", 200) in calls
     assert {status for service, status in calls if service == "tracking"} == {200}
-    logs = "".join(p.read_text() for p in (tmp_path / "job").rglob("user_logs/*.txt"))
+    logs = "".join(p.read_text() for p in (tmp_path / "job" / "runs").rglob("user_logs/*.txt"))
+    assert logs, "the nodes' logs were read"
     assert secret not in logs
 
 
@@ -157,3 +164,53 @@ def test_mlflow_in_a_job_fails_without_the_azureml_plugin(
     assert produce.exit_code == 1
     assert "UnsupportedModelRegistryStoreURIException" in produce.stderr_tail, "the error issue 10 names"
     assert result.node("consume").status == "NotStarted"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"identity_disabled": True}, "Identity not found"),
+        ({"vault_denies_identity": True}, "Forbidden"),
+        ({"secrets": {}}, "SecretNotFound"),
+    ],
+    ids=["compute-without-identity", "identity-without-vault-role", "secret-missing"],
+)
+def test_a_credential_fault_fails_the_node_with_the_services_error(
+    sandbox: tuple[str, ...], tmp_path: Path, fault: dict[str, object], expected: str
+) -> None:
+    settings = {"secrets": {"ash-storage": "s3cr3t"}, **fault}
+    with AzureFakes(tmp_path / "azure", **settings) as fakes:  # type: ignore[arg-type]
+        result = _run(tmp_path, fakes, [*PINS, PLUGIN])
+
+    assert result.node("produce").status == "Failed"
+    assert expected in result.node("produce").stderr_tail
+
+
+@pytest.mark.slow
+def test_the_app_service_form_of_the_identity_endpoint_works_too(
+    sandbox: tuple[str, ...], tmp_path: Path
+) -> None:
+    with AzureFakes(
+        tmp_path / "azure", secrets={"ash-storage": "s3cr3t"}, identity_style="app_service"
+    ) as fakes:
+        result = _run(tmp_path, fakes, [*PINS, PLUGIN])
+
+    assert result.ok, result.report()
+
+
+def test_each_run_of_the_same_job_gets_fresh_containers_and_output_paths(
+    sandbox: tuple[str, ...], fakes: AzureFakes, tmp_path: Path
+) -> None:
+    from azure.ai.ml import load_job
+
+    emulator = Emulator(load_job(_project(tmp_path / "project", [*PINS, PLUGIN])), tmp_path / "job", fakes)
+
+    first, second = emulator.run(), emulator.run()
+
+    assert first.ok and second.ok, first.report() + "\n" + second.report()
+    assert first.parent_run_id != second.parent_run_id
+    assert first.node("consume").outputs["summary"] != second.node("consume").outputs["summary"]
+    assert (first.node("consume").outputs["summary"] / "summary.json").is_file(), (
+        "the first run's outputs stay"
+    )
