@@ -117,7 +117,7 @@ def _no_local_data_remote_refuses(root: Path) -> None:
     shutil.rmtree(root / ".dvc" / "cache", ignore_errors=True)
     conn = "BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;SharedAccessSignature=sv=2019-07-07&sig=x;"
     (root / ".dvc" / "config").write_text(
-        "[core]\n    autostage = true\n    remote = ash\n"
+        "[core]\n    autostage = true\n    remote = ash\n    analytics = false\n"
         "['remote \"local\"']\n    url = ../.dvc-storage\n"
         "['remote \"ash\"']\n    url = azure://dvc\n"
     )
