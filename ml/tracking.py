@@ -23,12 +23,15 @@ HTTP_LIMITS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
 }
-QUIET = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "MLFLOW_LOGGING_LEVEL": "WARNING"}
+QUIET = {"MLFLOW_LOGGING_LEVEL": "WARNING"}
 
 
 def configure_mlflow(root: Path | None = None) -> str:
     """Point MLflow at the configured store (env var first) and return the URI; quiet, telemetry-free and
     bounded in time."""
+    from ml.telemetry import disable_telemetry
+
+    disable_telemetry()
     for key, value in {**QUIET, **HTTP_LIMITS}.items():
         os.environ.setdefault(key, value)
     import mlflow

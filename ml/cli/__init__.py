@@ -61,4 +61,7 @@ def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    from ml.telemetry import disable_telemetry
+
+    disable_telemetry()
     sys.exit(run_app(app))
