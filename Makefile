@@ -7,10 +7,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-slow test-tools lint lock bench clean
+.PHONY: run shell test test-slow test-tools lint lock bench clean
 
 run: $(VENV)/.runtime
 	$(BIN)/edge-train run
+	@echo ""
+	@echo "edge-train, dvc, mlflow and gto are in $(BIN)/: run '. $(BIN)/activate' (or 'make shell') to use them"
+
+# A shell with the project's tools on PATH (exit to leave): what `. .venv/bin/activate` does, in one word.
+shell: $(VENV)/.runtime
+	@echo "tools from $(BIN)/ are on PATH (edge-train, dvc, mlflow, gto); type 'exit' to leave"
+	@. $(BIN)/activate && exec $${SHELL:-/bin/bash} -i
 
 test: $(VENV)/.dev test-tools
 	$(BIN)/pytest
@@ -36,16 +43,19 @@ lock: $(BIN)/uv
 	$(BIN)/python -m ml.azure.environment --lock
 
 $(BIN)/uv:
+	@echo "creating $(VENV)/ with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 
 $(VENV)/.runtime: requirements.lock pyproject.toml setup.py | $(BIN)/uv
-	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
+	@echo "installing the locked packages into $(VENV)/ (the first time takes a minute or two)"
+	$(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $@
 
 $(VENV)/.dev: requirements-dev.lock pyproject.toml setup.py | $(BIN)/uv
-	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
+	@echo "installing the locked packages, with the test tools, into $(VENV)/ (the first time: a few minutes)"
+	$(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $@ $(VENV)/.runtime
 

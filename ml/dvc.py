@@ -26,8 +26,9 @@ def prepare_environment() -> None:
     path = os.environ.get("PATH", "")
     if not path.startswith(bin_dir + os.pathsep):
         os.environ["PATH"] = os.pathsep.join([bin_dir, path])
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    from ml.telemetry import disable_telemetry
+
+    disable_telemetry()
 
 
 @contextlib.contextmanager

@@ -26,8 +26,10 @@ def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
     from ml.console import err_console
     from ml.redact import mask_secrets
 
+    command = typer.main.get_command(typer_app)
+    _flags_take_no_value(command)
     try:
-        result = typer_app(args=args, standalone_mode=False)
+        result = command.main(args=args, prog_name=typer_app.info.name, standalone_mode=False)
     except EdgeTrainError as exc:
         err_console.print(f"[red]error:[/red] {escape(mask_secrets(exc.message))}")
         if exc.hint:
@@ -45,6 +47,25 @@ def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
         show()
         return getattr(exc, "exit_code", 2)
     return result if isinstance(result, int) else 0
+
+
+def _flags_take_no_value(command: object) -> None:
+    """Show `--push`, not `--push <bool>`, in help: typer 0.29 gives every flag a type column (the issue's
+    newcomer read it as "takes a value"). An empty metavar leaves the column blank for flags only."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    make_help_option = command.get_help_option  # type: ignore[attr-defined]
+
+    def help_option(ctx: object) -> object:  # click builds --help per invocation
+        option = make_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        _flags_take_no_value(sub)
 
 
 def run_step(main: Callable[..., object]) -> None:

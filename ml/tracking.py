@@ -9,17 +9,34 @@ and MLflow refuses to resume a run outside the active experiment, so it is only 
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from ml.errors import EdgeTrainError
+
 PIPELINE_RUN_ENV = "EDGE_TRAIN_PIPELINE_RUN"
+# MLflow's own defaults wait 120 s per request and retry 7 times with doubling backoff: a tracking server
+# that never answers held `make run` for over 300 s. These bound one call to 3 tries of 4 s plus 3 s of
+# backoff (15 s); the environment still wins, for a slow server that needs more.
+HTTP_LIMITS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "4",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+}
+QUIET = {"MLFLOW_LOGGING_LEVEL": "WARNING"}
 
 
 def configure_mlflow(root: Path | None = None) -> str:
-    """Point MLflow at the configured store (env var first) and return the URI; quiet and telemetry-free."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "true")
+    """Point MLflow at the configured store (env var first) and return the URI; quiet, telemetry-free and
+    bounded in time."""
+    from ml.telemetry import disable_telemetry
+
+    disable_telemetry()
+    for key, value in {**QUIET, **HTTP_LIMITS}.items():
+        os.environ.setdefault(key, value)
     import mlflow
 
     uri = os.environ.get("MLFLOW_TRACKING_URI")
@@ -42,17 +59,37 @@ def experiment_name(root: Path | None = None) -> str:
     return load_settings(root or repo_root()).model.name
 
 
+@contextlib.contextmanager
+def tracking_errors(uri: str) -> Iterator[None]:
+    """MLflow's failures to reach its store as one `EdgeTrainError` naming the setting, not a traceback."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as exc:
+        from ml.redact import mask_secrets
+
+        cause = " ".join(str(exc).split())[:300]
+        source = "MLFLOW_TRACKING_URI" if os.environ.get("MLFLOW_TRACKING_URI") else "[tracking] uri"
+        raise EdgeTrainError(
+            f"MLflow tracking store {mask_secrets(uri)} failed: {cause}",
+            hint=f"check {source} (edge-train.toml or the environment) and that the server answers; "
+            "MLFLOW_HTTP_REQUEST_TIMEOUT / MLFLOW_HTTP_REQUEST_MAX_RETRIES bound the wait",
+        ) from None
+
+
 def log_step(step: str, params: Mapping[str, object], metrics: Mapping[str, float]) -> str:
     """Log one step as an MLflow run tagged with the step and the pipeline run; return the run id."""
-    configure_mlflow()
+    uri = configure_mlflow()
     import mlflow
 
-    if not os.environ.get("MLFLOW_RUN_ID"):
-        mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment_name())
     tags = {"edge_train.step": step}
     if os.environ.get(PIPELINE_RUN_ENV):
         tags["edge_train.pipeline_run"] = os.environ[PIPELINE_RUN_ENV]
-    with mlflow.start_run(run_name=step, tags=tags, nested=mlflow.active_run() is not None) as run:
-        mlflow.log_params(dict(params))
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        return run.info.run_id
+    with tracking_errors(uri):
+        if not os.environ.get("MLFLOW_RUN_ID"):  # in an Azure ML job the service made the run: log into it
+            mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment_name())
+        with mlflow.start_run(run_name=step, tags=tags, nested=mlflow.active_run() is not None) as run:
+            mlflow.log_params(dict(params))
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+            return run.info.run_id

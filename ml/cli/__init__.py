@@ -36,4 +36,7 @@ __all__ = ["app", "main", "run_app"]
 
 
 def main() -> None:
+    from ml.telemetry import disable_telemetry
+
+    disable_telemetry()
     sys.exit(run_app(app))

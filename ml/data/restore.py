@@ -22,6 +22,11 @@ DATA_DVC = "data.dvc"
 
 
 def ensure_data(repo: Repo, root: Path) -> None:
+    """Restore data/ when it is missing; stop when it holds other data than data.dvc records.
+
+    Never trains on a working copy that disagrees with data.dvc: DVC would then record that copy's hash in
+    data.dvc, undoing a committed data change (or recording a failed run's bad data) behind the user's back.
+    """
     if not (root / DATA_DVC).is_file():
         raise EdgeTrainError(
             f"{root / DATA_DVC}: not found", hint="track your data with `dvc add data` and commit data.dvc"
@@ -30,20 +35,50 @@ def ensure_data(repo: Repo, root: Path) -> None:
         console.skipped("restore data/", f"it matches {DATA_DVC}")
         return
     data_dir = root / DATA_DIR
-    if data_dir.exists() and any(data_dir.rglob("*.csv")):
-        console.warn(
-            f"{DATA_DIR}/ differs from {DATA_DVC}: training on the working copy; "
-            f"record it with `dvc add {DATA_DIR}` when you are happy with it"
+    if data_dir.exists() and any(path.is_file() for path in data_dir.rglob("*")):
+        raise EdgeTrainError(
+            f"{DATA_DIR}/ holds other data than {DATA_DVC} records: choose which one to train on",
+            hint=f"keep {DATA_DVC} (the committed data; discards the files in {DATA_DIR}/): "
+            f"`dvc pull --force {DATA_DVC}`; keep {DATA_DIR}/ (your changes): `dvc add {DATA_DIR}` "
+            f"and commit {DATA_DVC}",
         )
-        return
     from dvc.exceptions import DvcException
 
+    from ml.dvc import dvc_cause
+
+    remote = repo.config["core"].get("remote")
+    local_remote = load_settings(root).data.local_remote
+    if remote == local_remote and not _in_local_remote(repo, root, local_remote):
+        seed_example(repo, root, pull_error=f"the '{local_remote}' remote does not hold it yet")
+        return
     try:
         repo.pull(targets=[DATA_DVC])
     except DvcException as exc:
-        seed_example(repo, root, pull_error=str(exc))
+        if remote != local_remote:
+            raise EdgeTrainError(
+                f"`dvc pull` of {DATA_DVC} from the '{remote}' remote failed: {dvc_cause(exc)}",
+                hint="run `edge-train data doctor` to check the remote (endpoint, credential, container)",
+            ) from None
+        seed_example(repo, root, pull_error=dvc_cause(exc))
         return
     console.done(f"restored {DATA_DIR}/ with `dvc pull`")
+
+
+def _in_local_remote(repo: Repo, root: Path, name: str) -> bool:
+    """Whether the local-folder remote holds the directory object data.dvc records (DVC 3 layout).
+
+    Checked before pulling so that a fresh clone's first run does not print DVC's "Missing cache files"
+    warning for the empty remote it is about to seed.
+    """
+    import yaml
+
+    url = repo.config["remote"].get(name, {}).get("url", "")
+    record = yaml.safe_load((root / DATA_DVC).read_text(encoding="utf-8")) or {}
+    md5 = str((record.get("outs") or [{}])[0].get("md5", ""))
+    if not url or "://" in url or len(md5) < 3:
+        return True  # not a plain folder, or an unusual record: let `dvc pull` decide
+    folder = Path(url) if Path(url).is_absolute() else root / ".dvc" / url
+    return (folder / "files" / "md5" / md5[:2] / md5[2:]).exists()
 
 
 def seed_example(repo: Repo, root: Path, pull_error: str) -> None:

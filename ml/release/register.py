@@ -11,7 +11,7 @@ from ml.errors import EdgeTrainError
 from ml.paths import MODEL_DIR
 from ml.release.lineage import Lineage, read_lineage
 from ml.state import read_state, update_state
-from ml.tracking import PIPELINE_RUN_ENV, configure_mlflow
+from ml.tracking import PIPELINE_RUN_ENV, configure_mlflow, tracking_errors
 
 
 def register_local(root: Path) -> str:
@@ -39,7 +39,11 @@ def register_local(root: Path) -> str:
 
 
 def _register_in_mlflow(root: Path, name: str, lineage: Lineage) -> tuple[str, bool]:
-    configure_mlflow(root)
+    with tracking_errors(configure_mlflow(root)):
+        return _register_with(root, name, lineage)
+
+
+def _register_with(root: Path, name: str, lineage: Lineage) -> tuple[str, bool]:
     import mlflow
     from mlflow import MlflowClient
 

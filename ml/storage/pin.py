@@ -27,6 +27,14 @@ DEFAULT_API_VERSION = "2019-07-07"  # = StorageSettings().api_version; a unit te
 ENV_API_VERSION = "EDGE_TRAIN_STORAGE_API_VERSION"
 ENV_CA_BUNDLE = "EDGE_TRAIN_STORAGE_CA_BUNDLE"
 PUBLIC_AZURE_SUFFIX = ".core.windows.net"
+# The storage SDK's defaults wait 300 s per read and back off 15 s, 18 s, 24 s between tries: a storage
+# server that accepts connections and never answers held `dvc push` for over 300 s, one that answered 502
+# for over 900 s, one that refused for ~170 s. A request now gets 3 tries of at most 8 s each with 0.5 s
+# and 2 s of backoff (< 30 s); a slow link can raise the read bound with this variable.
+ENV_READ_TIMEOUT = "EDGE_TRAIN_STORAGE_READ_TIMEOUT"
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 8
+RETRY_TOTAL = 2
 _PATCHED = "__edge_train_pinned__"
 
 
@@ -160,6 +168,14 @@ def _proxy_or_netrc_configured() -> bool:
     return os.path.exists(netrc)
 
 
+def _read_timeout() -> float:
+    try:
+        return float(os.environ.get(ENV_READ_TIMEOUT) or READ_TIMEOUT_S)
+    except ValueError:
+        sys.stderr.write(f"edge-train: {ENV_READ_TIMEOUT} is not a number; using {READ_TIMEOUT_S} s\n")
+        return READ_TIMEOUT_S
+
+
 def pinned_client_class(base: type, pin: Pin) -> type:
     """A subclass of the blob service client `base` that applies `pin` unless the caller chose otherwise."""
 
@@ -170,6 +186,11 @@ def pinned_client_class(base: type, pin: Pin) -> type:
             if pin.ca_bundle:
                 kwargs.setdefault("connection_verify", pin.ca_bundle)
             kwargs.setdefault("raw_response_hook", _RejectionReporter())
+            kwargs.setdefault("connection_timeout", CONNECT_TIMEOUT_S)
+            kwargs.setdefault("read_timeout", _read_timeout())
+            kwargs.setdefault("retry_total", RETRY_TOTAL)
+            kwargs.setdefault("initial_backoff", 0.5)  # the storage ExponentialRetry's 15 s default
+            kwargs.setdefault("increment_base", 1.5)
             if not _proxy_or_netrc_configured():
                 kwargs.setdefault("use_env_settings", False)
             super().__init__(account_url, credential=credential, **kwargs)

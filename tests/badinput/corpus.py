@@ -82,7 +82,7 @@ def azure_remote(conn_str: str, name: str = "ash", container: str = "dvc") -> di
     """`.dvc/config` and `.dvc/config.local` of an azure remote, as `data remote set` writes them."""
     return {
         ".dvc/config": (
-            "[core]\n    autostage = true\n    remote = local\n"
+            "[core]\n    autostage = true\n    remote = local\n    analytics = false\n"
             "['remote \"local\"']\n    url = ../.dvc-storage\n"
             f"['remote \"{name}\"']\n    url = azure://{container}\n    jobs = 16\n"
         ),

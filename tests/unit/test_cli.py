@@ -42,3 +42,12 @@ def test_a_usage_error_names_the_option_with_exit_code_2_and_no_traceback():
         )
         assert result.returncode == 2, args
         assert "Error:" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_help_shows_flags_as_flags_not_as_options_taking_a_bool(capsys):
+    from ml.cli import app, run_app
+
+    for args in (["--help"], ["run", "--help"], ["report", "--help"], ["data", "remote", "set", "--help"]):
+        assert run_app(app, args) == 0
+        out = capsys.readouterr().out
+        assert "--help" in out and "<bool>" not in out, args

@@ -1,0 +1,190 @@
+"""The scoring server answers every request with JSON and never drops a connection.
+
+Malformed JSON, wrong shapes, wrong columns and types, huge and lying Content-Lengths, wrong content types,
+clients that stall mid-body, and a model that fails: each gets a status and a JSON body saying what to fix
+(a 500 carries a request id), over raw sockets so nothing in a client library hides a dropped connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import socket
+import threading
+import time
+
+import pytest
+
+from ml.serving import server as server_module
+from ml.serving.server import serve
+from ml.steps.schema import FEATURES
+from tests.unit.serving.test_server import model_root  # noqa: F401 - the shared fixture
+
+ROW = dict.fromkeys(FEATURES, 1.0)
+
+
+@pytest.fixture(params=["native", "onnx"])
+def address(request: pytest.FixtureRequest, model_root, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
+    monkeypatch.setattr(server_module, "CLIENT_TIMEOUT_S", 1)
+    root, _, _ = model_root
+    httpd = serve(root, "127.0.0.1", 0, request.param)
+    httpd.RequestHandlerClass.timeout = 1
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def raw_request(address, body: bytes, headers: dict[str, str] | None = None, pause: float = 0.0):
+    """Send one POST by hand; return (status, JSON body). Fails if the server closes without answering."""
+    headers = {"Content-Type": "application/json", "Content-Length": str(len(body)), **(headers or {})}
+    head = "POST /invocations HTTP/1.1\r\nHost: x\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(head.encode() + b"\r\n")
+        if pause:
+            sock.sendall(body[: len(body) // 2])
+            time.sleep(pause)
+            with contextlib.suppress(OSError):
+                sock.sendall(body[len(body) // 2 :])
+        else:
+            with contextlib.suppress(OSError):  # the server answered early (413) and stopped reading
+                sock.sendall(body)
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = sock.recv(65536)
+            assert chunk, "the server closed the connection without an answer"
+            response += chunk
+        header, _, rest = response.partition(b"\r\n\r\n")
+        length = int(
+            next(
+                line.split(b":")[1]
+                for line in header.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+        )
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            assert chunk, "the server closed the connection mid-answer"
+            rest += chunk
+    status = int(header.split()[1])
+    assert b"application/json" in header.lower()
+    return status, json.loads(rest)
+
+
+def split(columns, data) -> bytes:
+    return json.dumps({"dataframe_split": {"columns": columns, "data": data}}).encode()
+
+
+MALFORMED = {
+    "not json": b"{oops",
+    "not utf-8": b"\xff\xfe\x00",
+    "empty body": b"",
+    "a list": b"[1, 2, 3]",
+    "a number": b"42",
+    "no known key": b'{"instances": [[1, 2]]}',
+    "split not an object": b'{"dataframe_split": [1]}',
+    "split without data": b'{"dataframe_split": {"columns": ["a"]}}',
+    "data not a list": b'{"dataframe_split": {"data": 3}}',
+    "row not a list": split(list(FEATURES), [3]),
+    "short row": split(list(FEATURES), [[1.0]]),
+    "long row": split(list(FEATURES), [[1.0] * (len(FEATURES) + 1)]),
+    "columns not a list": b'{"dataframe_split": {"columns": 3, "data": []}}',
+    "columns not names": split([1] * len(FEATURES), [[1.0] * len(FEATURES)]),
+    "wrong columns": split([f"x{i}" for i in range(len(FEATURES))], [[1.0] * len(FEATURES)]),
+    "no rows": split(list(FEATURES), []),
+    "a string value": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: "big"}]}).encode(),
+    "a numeric string": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: "1.5"}]}).encode(),
+    "a null": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: None}]}).encode(),
+    "NaN": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: float("nan")}]}).encode(),
+    "Infinity": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: float("inf")}]}).encode(),
+    "a list value": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: [1, 2]}]}).encode(),
+    "a dict value": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: {"a": 1}}]}).encode(),
+    "records not a list": b'{"dataframe_records": {"a": 1}}',
+    "record not an object": b'{"dataframe_records": [1, 2]}',
+    "missing column": json.dumps({"dataframe_records": [{FEATURES[0]: 1.0}]}).encode(),
+    "deep nesting": b'{"dataframe_records": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+}
+
+
+@pytest.mark.parametrize("name", MALFORMED)
+def test_malformed_input_gets_400_with_the_reason(address, name: str) -> None:
+    status, body = raw_request(address, MALFORMED[name])
+    assert status == 400, body
+    assert body["error_code"] == "BAD_REQUEST" and body["message"]
+
+
+def test_a_wrong_content_type_gets_415(address) -> None:
+    status, body = raw_request(address, b"a=1", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 415 and "application/json" in body["message"]
+
+
+def test_a_body_over_the_limit_gets_413_without_being_read(address) -> None:
+    size = server_module.MAX_BODY_BYTES + 1
+    status, body = raw_request(address, b"", {"Content-Length": str(size)})
+    assert status == 413 and str(size) in body["message"]
+
+
+@pytest.mark.parametrize("length", ["-5", "lots", "1e3"])
+def test_a_bad_content_length_gets_400(address, length: str) -> None:
+    status, _ = raw_request(address, b"{}", {"Content-Length": length})
+    assert status == 400
+
+
+def test_a_body_shorter_than_announced_gets_400_after_the_client_timeout(address) -> None:
+    status, body = raw_request(address, b"{}", {"Content-Length": "100"})
+    assert status in (400, 408), body
+
+
+def test_a_slow_client_that_finishes_is_answered(address) -> None:
+    body = json.dumps({"dataframe_records": [ROW]}).encode()
+    status, answer = raw_request(address, body, pause=0.3)
+    assert status == 200 and len(answer["predictions"]) == 1
+
+
+def test_a_stalled_client_does_not_hold_the_server(address) -> None:
+    with socket.create_connection(address, timeout=5) as stalled:
+        stalled.sendall(b"POST /invocations HTTP/1.1\r\nContent-Length: 50\r\n\r\n{")
+        status, answer = raw_request(address, json.dumps({"dataframe_records": [ROW]}).encode())
+        assert status == 200 and answer["predictions"]
+
+
+def test_a_model_failure_gets_500_with_a_request_id(address, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self, matrix):
+        raise RuntimeError("patient 12 has value 3.1")  # must not reach the caller
+
+    monkeypatch.setattr(server_module.Scorer, "predict", broken)
+    status, body = raw_request(address, json.dumps({"dataframe_records": [ROW]}).encode())
+    assert status == 500 and len(body["request_id"]) == 32
+    assert "3.1" not in json.dumps(body)
+
+
+def test_random_bytes_and_mutations_always_get_an_answer(address) -> None:
+    rng = random.Random(15)
+    valid = json.dumps({"dataframe_split": {"columns": list(FEATURES), "data": [[1.0] * len(FEATURES)]}})
+    for _ in range(60):
+        if rng.random() < 0.5:
+            body = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+        else:
+            chars = list(valid)
+            for _ in range(rng.randrange(1, 5)):
+                chars[rng.randrange(len(chars))] = rng.choice('{}[]",:0123456789.-eE ntrufalsN')
+            body = "".join(chars).encode()
+        status, answer = raw_request(address, body)
+        assert status in (200, 400), (body, answer)
+
+
+def test_one_keep_alive_connection_survives_a_bad_request(address) -> None:
+    good = json.dumps({"dataframe_records": [ROW]}).encode()
+    with socket.create_connection(address, timeout=10) as sock:
+        for body in (b"{oops", good):
+            sock.sendall(
+                b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            data = sock.recv(65536)
+            assert data.startswith(b"HTTP/1.1 ")
+            if body == good:
+                assert data.startswith(b"HTTP/1.1 200")
