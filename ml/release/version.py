@@ -161,7 +161,7 @@ def parse_message(message: str) -> dict[str, str]:
     fields = {}
     for line in message.splitlines():
         key, sep, value = line.partition(": ")
-        if sep and re.fullmatch(r"[a-z_.]+", key):
+        if sep and re.fullmatch(r"[A-Za-z0-9_.-]+", key):
             fields[key] = value.strip()
     return fields
 
