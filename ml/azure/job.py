@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from ml.config import Settings
 from ml.errors import EdgeTrainError
+from ml.lineage import data_hash, git_commit
 from ml.params import load_params, params_hash
 from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR
-from ml.release.lineage import data_hash, git_commit
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import PipelineJob

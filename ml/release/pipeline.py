@@ -21,9 +21,9 @@ from rich.markup import escape
 from ml import console
 from ml.config import Settings, load_settings
 from ml.errors import EdgeTrainError
+from ml.lineage import Lineage, read_lineage
 from ml.paths import MODEL_DIR
 from ml.release import image
-from ml.release.lineage import Lineage, read_lineage
 from ml.state import read_state, update_state
 from ml.tracking import PIPELINE_RUN_ENV
 
