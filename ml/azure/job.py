@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from ml.config import Settings
 from ml.errors import EdgeTrainError
+from ml.lineage import data_hash, git_commit
 from ml.params import load_params, params_hash
 from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR
 from ml.pipeline.residency import check_job
-from ml.release.lineage import data_hash, git_commit
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import PipelineJob

@@ -38,7 +38,7 @@ def version(
     number: str = typer.Option(None, "--version", help="force vX.Y.Z instead of the automatic bump"),
     push: bool = typer.Option(False, "--push", help=PUSH_HELP),
 ) -> None:
-    """Tag the model `<model>@vX.Y.Z` (GTO format): minor bump on retraining, major on a new signature."""
+    """Tag the model `<model>@vX.Y.Z` (GTO format) on a committed tree, with its published image's digest."""
     from ml.paths import repo_root
     from ml.release.pipeline import register_and_version
 
@@ -73,20 +73,20 @@ def package() -> None:
     """Export the portable ONNX model (with its parity check) and write the image build context."""
     from ml.paths import repo_root
     from ml.release.pipeline import package as write_package
-    from ml.release.pipeline import register_and_version
+    from ml.release.pipeline import plan_release
 
     root = repo_root()
-    write_package(root, register_and_version(root))
+    write_package(root, plan_release(root))
 
 
 def push() -> None:
     """Build the image (buildah, no daemon) and push it; skipped when the destination already holds it."""
     from ml.paths import repo_root
     from ml.release.pipeline import package as write_package
-    from ml.release.pipeline import push_image, register_and_version
+    from ml.release.pipeline import plan_release, push_image
 
     root = repo_root()
-    rel = register_and_version(root)
+    rel = plan_release(root)
     push_image(root, rel, write_package(root, rel), retry_failed_build=True, required=True)
 
 

@@ -75,12 +75,26 @@ def missing_tool() -> str | None:
 
 
 def _rootless_buildah_works() -> bool:
-    """Non-root users build rootless when the kernel and /etc/subuid allow a user namespace, as on GitHub."""
+    """Non-root users build rootless when the kernel and /etc/subuid give a user namespace a range of ids.
+
+    `buildah unshare` also succeeds with only the user's own id mapped, but then unpacking any base image
+    fails ("insufficient UIDs or GIDs available in user namespace", a file owned by group 42 is enough):
+    ask for the map and count the ids in it.
+    """
     try:
-        probe = subprocess.run(["buildah", "unshare", "true"], capture_output=True, timeout=15, check=False)
+        probe = subprocess.run(
+            ["buildah", "unshare", "cat", "/proc/self/uid_map"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return False
-    return probe.returncode == 0
+    if probe.returncode != 0:
+        return False
+    mapped = sum(int(line.split()[2]) for line in probe.stdout.splitlines() if len(line.split()) == 3)
+    return mapped > 1
 
 
 def remote_image(dest: Destination, authfile: Path | None = None) -> dict | None:

@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -21,11 +21,13 @@ from rich.markup import escape
 from ml import console
 from ml.config import Settings, load_settings
 from ml.errors import EdgeTrainError
+from ml.lineage import Lineage, read_lineage, uncommitted_inputs
 from ml.paths import MODEL_DIR
 from ml.release import image
-from ml.release.lineage import Lineage, read_lineage
 from ml.state import read_state, update_state
 from ml.tracking import PIPELINE_RUN_ENV
+
+MODEL_HASH_LABEL = "io.github.edge-train.model-hash"
 
 
 @dataclass(frozen=True)
@@ -34,26 +36,34 @@ class Release:
     version: str
     lineage: Lineage
     mlflow_version: str
+    fields: dict[str, str] = field(default_factory=dict)  # what the version tag records
 
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
 
-    def fields(self) -> dict[str, str]:
-        """Lineage as flat strings: the version tag's message and the image's /version answer."""
+    def image_fields(self) -> dict[str, str]:
+        """Lineage as flat strings: the image's /version answer."""
         fields = {key.removeprefix("edge_train."): value for key, value in self.lineage.tags().items()}
         return {**fields, "model": self.name, "version": self.version, "mlflow_version": self.mlflow_version}
 
 
 def release(root: Path, push: bool = True) -> Release:
-    """Everything after training that this machine allows; the one entry point `edge-train run` calls."""
-    rel = register_and_version(root)
+    """Everything after training that this machine allows; the one entry point `edge-train run` calls.
+
+    The version tag comes last: it records the image digest the registry holds, and it is written only for
+    a committed tree (a local run on uncommitted changes is trained and packaged, and says what to commit).
+    """
+    rel = plan_release(root)
     context = package(root, rel)
     if push:
         _publish(root, rel, context)
     else:
         console.skipped("build and push the image", "--no-push was given")
-    return rel
+    if uncommitted := uncommitted_inputs(root):
+        console.skipped(f"version {rel.ref}", _uncommitted_reason(uncommitted))
+        return rel
+    return tag_version(root, rel)
 
 
 def _publish(root: Path, rel: Release, context: Path) -> None:
@@ -68,11 +78,14 @@ def _publish(root: Path, rel: Release, context: Path) -> None:
         console.info(f"hint: {escape(exc.hint)}")
 
 
-def register_and_version(root: Path, version: str | None = None) -> Release:
+def plan_release(root: Path, version: str | None = None) -> Release:
+    """Register the model and decide its version (the existing one for these bytes, else the next); no tag."""
     from ml.release.register import azure_version_registered, register_local
-    from ml.release.version import create_version
+    from ml.release.version import check_name, find_version, free_version, list_versions
 
     settings = load_settings(root)
+    name = settings.model.name
+    check_name(name)
     mlflow_version = register_local(root)
     lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
     fields = {key.removeprefix("edge_train."): value for key, value in lineage.tags().items()}
@@ -81,19 +94,77 @@ def register_and_version(root: Path, version: str | None = None) -> Release:
         from ml.release.register import azure_ml_client, register_azure
 
         fields["azureml_version"] = register_azure(root, azure_ml_client(root))
-    elif azureml_version := azure_version_registered(root, settings.model.name, lineage.model_hash):
+    elif azureml_version := azure_version_registered(root, name, lineage.model_hash):
         fields["azureml_version"] = azureml_version  # `edge-train register --target azure` ran before
-    tag, created = create_version(root, settings.model.name, fields, version)
+    existing = find_version(root, name, lineage.model_hash)
+    if existing and version and version != existing.version:
+        raise EdgeTrainError(
+            f"this model is already {existing.tag}; it cannot also be {name}@{version}",
+            hint="retrain (new code, data or params) to get a new version",
+        )
+    number = existing.version if existing else free_version(list_versions(root, name), fields, version)
+    return Release(name, number, lineage, mlflow_version, fields)
+
+
+def register_and_version(root: Path, version: str | None = None) -> Release:
+    """`edge-train version`: plan and tag; refuses an uncommitted tree and a missing published image."""
+    rel = plan_release(root, version)
+    if uncommitted := uncommitted_inputs(root):
+        raise EdgeTrainError(
+            f"{rel.ref} would tag commit {rel.lineage.git_commit.removesuffix('-dirty')[:12]}, but "
+            + _uncommitted_reason(uncommitted),
+            hint=f"commit them (git add {' '.join(uncommitted[:5])} && git commit), then release again",
+        )
+    return tag_version(root, rel)
+
+
+def tag_version(root: Path, rel: Release) -> Release:
+    """Write the version tag on HEAD with the lineage and the digest of the image the registry holds."""
+    from ml.release.version import create_version
+
+    fields = dict(rel.fields)
+    digest = published_digest(root, rel)
+    if digest:
+        fields["image_digest"] = digest
+    elif load_settings(root).image.registry:
+        raise EdgeTrainError(
+            f"the registry holds no image for {rel.ref}, so it gets no version tag",
+            hint="run `edge-train push` first (promotion needs the image the tag records)",
+        )
+    tag, created = create_version(root, rel.name, fields, rel.version)
     if created:
-        console.done(f"tagged {tag} on {lineage.git_commit[:12]} (GTO format: `gto show` lists it)")
-        if lineage.git_commit.endswith("-dirty"):
-            console.warn(
-                f"the working tree has uncommitted changes: {tag} tags HEAD, which is not exactly "
-                "what trained this model; commit before releasing"
-            )
+        console.done(f"tagged {tag} on {rel.lineage.git_commit[:12]} (GTO format: `gto show` lists it)")
     else:
-        console.skipped(f"version {settings.model.name}", f"this model is already {tag}")
-    return Release(settings.model.name, tag.split("@", 1)[1], lineage, mlflow_version)
+        console.skipped(f"version {rel.name}", f"this model is already {tag}")
+    return rel
+
+
+def published_digest(root: Path, rel: Release) -> str | None:
+    """The digest of `rel`'s image in the image registry (or OCI layout), asked there; None if it has none.
+
+    An image under the version's tag that holds another model is an error: a tag never changes content.
+    """
+    settings = load_settings(root)
+    if image.missing_tool() and not settings.image.registry:
+        return None  # no skopeo here and no registry configured: nothing to ask
+    dest = image.Destination.for_settings(root, settings.image.registry, settings.image.name, rel.version)
+    with _credentials(settings) as authfile:
+        found = image.remote_image(dest, authfile)
+    if found is None:
+        return None
+    held = found["labels"].get(MODEL_HASH_LABEL)
+    if held != rel.lineage.model_hash:
+        raise EdgeTrainError(
+            f"{dest.display} holds another model (identity {str(held)[:12]}) than {rel.ref} "
+            f"({rel.lineage.model_hash[:12]})",
+            hint="versions never change content: retrain to get the next version, or check [image] settings",
+        )
+    return str(found["digest"])
+
+
+def _uncommitted_reason(files: list[str]) -> str:
+    shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    return f"the tree has uncommitted changes ({shown}): a version names the commit that trained its model"
 
 
 def signature_hash(root: Path) -> str:
@@ -115,7 +186,7 @@ def package(root: Path, rel: Release) -> Path:
     if cached == wanted and (context / "Dockerfile").is_file():
         console.skipped("write the image build context", f"{CONTEXT_DIR}/ already holds {rel.ref}")
         return context
-    write_context(root, rel.fields(), onnx_model)
+    write_context(root, rel.image_fields(), onnx_model)
     update_state(root, packaged=wanted)
     console.done(
         f"wrote the image build context to {CONTEXT_DIR}/ "
@@ -164,8 +235,14 @@ def push_image(
             existing = image.remote_image(dest, authfile)
         except EdgeTrainError as exc:
             raise _unpromoted(exc, rel, root) from None
+        held = existing["labels"].get(MODEL_HASH_LABEL) if existing else None
+        if existing and held != rel.lineage.model_hash:
+            raise EdgeTrainError(
+                f"{dest.display} already holds another model (identity {str(held)[:12]}), not "
+                f"{rel.ref} ({rel.lineage.model_hash[:12]}); nothing was pushed",
+                hint="versions never change content: retrain to get the next version, or check [image]",
+            )
         if existing and existing["labels"].get(image.CONTEXT_LABEL) == digest:
-            update_state(root, unpublished="")
             console.skipped(
                 f"push {dest.display}", f"it already holds this image ({existing['digest'][:19]})"
             )
@@ -187,12 +264,7 @@ def push_image(
             raise _unpromoted(exc, rel, root) from None
         finally:
             builder.remove(image_id)
-    update_state(
-        root,
-        build_failed={},
-        unpublished="",
-        pushed={"ref": rel.ref, "destination": dest.display, "digest": pushed},
-    )
+    update_state(root, build_failed={})
     console.done(f"pushed {dest.display} ({pushed[:19]})")
     return pushed
 
@@ -204,7 +276,7 @@ def _labels(root: Path, rel: Release, settings: Settings, digest: str) -> dict[s
         "org.opencontainers.image.revision": rel.lineage.git_commit,
         "org.opencontainers.image.source": _source_url(root),
         "org.opencontainers.image.base.name": settings.image.base,
-        "io.github.edge-train.model-hash": rel.lineage.model_hash,
+        MODEL_HASH_LABEL: rel.lineage.model_hash,
         image.CONTEXT_LABEL: digest,
     }
 
@@ -222,8 +294,7 @@ def _is_loopback(ref: str) -> bool:
 
 
 def _unpromoted(exc: EdgeTrainError, rel: Release, root: Path) -> EdgeTrainError:
-    """Record that `rel` has no published image (promotion refuses it) and say so in the error."""
-    update_state(root, unpublished=rel.ref)
+    """Say that `rel` has no published image: its version tag is not written, so promotion cannot find it."""
     return EdgeTrainError(
         f"{exc.message}; {rel.ref} stays unpromoted (no image was published for it)", hint=exc.hint
     )

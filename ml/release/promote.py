@@ -2,8 +2,8 @@
 version was registered in Azure ML, a `stage` tag on that Azure ML model version.
 
 The GTO stage tag is the source of truth; the alias and the Azure ML tag mirror it where those registries
-know the model. A version whose image failed to publish is refused: promoting it would point deployments at
-nothing.
+know the model. Before anything is written, the image registry is asked whether the version's image is there
+with the digest its tag records: promoting a version without it would point deployments at nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from ml import console
 from ml.config import load_settings
 from ml.errors import EdgeTrainError
 from ml.release.version import SEMVER, VersionTag, list_versions, promote
-from ml.state import read_state
 from ml.tracking import configure_mlflow
 
 DEFAULT_STAGE = "production"  # the alias `edge-train report` reads the production metrics from
@@ -44,12 +43,9 @@ def promote_version(root: Path, ref: str, stage: str = DEFAULT_STAGE, ml_client=
     """
     name, version = parse_ref(root, ref)
     ref = f"{name}@{version}"
-    if read_state(root).get("unpublished") == ref:
-        raise EdgeTrainError(
-            f"{ref} has no published image (the last push failed), so it is not promoted",
-            hint="fix the registry and run `edge-train push`, then promote again",
-        )
     target = next((v for v in list_versions(root, name) if v.version == version), None)
+    if target is not None:
+        check_image_published(root, target)
     tag, created = promote(root, name, version, stage)
     if created:
         console.done(f"promoted {ref} to {stage}: tag {tag}")
@@ -65,6 +61,44 @@ def promote_version(root: Path, ref: str, stage: str = DEFAULT_STAGE, ml_client=
             ml_client = azure_ml_client(root)
         mark_azure_stage(ml_client, target, azureml_version, stage)
     return tag
+
+
+def check_image_published(root: Path, target: VersionTag) -> None:
+    """Ask the image registry whether `target`'s image is there with the digest its version tag records.
+
+    A fresh runner has no memory of earlier pushes; the registry and the tag are the only sources. Without a
+    configured registry (the local default) a version without an image is promoted, and says so.
+    """
+    from ml.release import image
+    from ml.release.pipeline import MODEL_HASH_LABEL, _credentials
+
+    settings = load_settings(root)
+    recorded = target.fields.get("image_digest", "")
+    if not settings.image.registry and not recorded:
+        console.skipped(
+            "check the image", f"no image registry is configured and {target.tag} records no image"
+        )
+        return
+    if not recorded:
+        raise EdgeTrainError(
+            f"{target.tag} records no image digest, so it has no published image and is not promoted",
+            hint="fix the registry and run `edge-train push` and `edge-train version` for a new version",
+        )
+    dest = image.Destination.for_settings(root, settings.image.registry, settings.image.name, target.version)
+    with _credentials(settings) as authfile:
+        found = image.remote_image(dest, authfile)
+    if found is None or found["digest"] != recorded:
+        where = "has no such image" if found is None else f"holds {found['digest'][:19]}"
+        raise EdgeTrainError(
+            f"{dest.display} {where}, but {target.tag} records {recorded[:19]}: not promoted",
+            hint="the image was removed or overwritten; publish a new version instead of promoting this one",
+        )
+    if found["labels"].get(MODEL_HASH_LABEL) not in (None, target.fields.get("model_hash")):
+        raise EdgeTrainError(
+            f"{dest.display} holds another model than {target.tag}: not promoted",
+            hint="check [image] in edge-train.toml",
+        )
+    console.done(f"{dest.display} is the image {target.tag} records ({recorded[:19]})")
 
 
 def _mlflow_alias(root: Path, target: VersionTag, stage: str) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 from ml import console
 from ml.config import load_settings
 from ml.errors import EdgeTrainError
+from ml.lineage import Lineage, read_lineage
 from ml.paths import MODEL_DIR
-from ml.release.lineage import Lineage, read_lineage
 from ml.state import read_state, update_state
 from ml.tracking import PIPELINE_RUN_ENV, configure_mlflow, tracking_errors
 

@@ -84,6 +84,21 @@ def next_version(existing: list[VersionTag], signature_hash: str) -> str:
     return f"v{major}.{minor + 1}.0"
 
 
+def free_version(existing: list[VersionTag], fields: dict[str, str], version: str | None = None) -> str:
+    """The number a new model gets: `version` if given and free, else the bump rule's next one."""
+    version = version or next_version(existing, fields.get("signature_hash", ""))
+    if not SEMVER.match(version):
+        raise EdgeTrainError(f"version {version!r} is not vMAJOR.MINOR.PATCH", hint="for example v1.2.0")
+    clash = next((v for v in existing if v.version == version), None)
+    if clash:
+        raise EdgeTrainError(
+            f"tag {clash.tag} already exists and points at commit {clash.commit[:12]} with another model "
+            f"(identity {clash.fields.get('model_hash', '?')[:12]})",
+            hint="tags are never moved: pick the next free version, or omit --version to bump automatically",
+        )
+    return version
+
+
 def create_version(
     root: Path, name: str, fields: dict[str, str], version: str | None = None
 ) -> tuple[str, bool]:
@@ -101,17 +116,7 @@ def create_version(
                 hint="retrain (new code, data or params) to get a new version",
             )
         return existing.tag, False
-    versions = list_versions(root, name)
-    version = version or next_version(versions, fields.get("signature_hash", ""))
-    if not SEMVER.match(version):
-        raise EdgeTrainError(f"version {version!r} is not vMAJOR.MINOR.PATCH", hint="for example v1.2.0")
-    clash = next((v for v in versions if v.version == version), None)
-    if clash:
-        raise EdgeTrainError(
-            f"tag {clash.tag} already exists and points at commit {clash.commit[:12]} with another model "
-            f"(identity {clash.fields.get('model_hash', '?')[:12]})",
-            hint="tags are never moved: pick the next free version, or omit --version to bump automatically",
-        )
+    version = free_version(list_versions(root, name), fields, version)
     tag = f"{name}@{version}"
     message = f"Registering artifact `{name}` version `{version}`\n\n" + "".join(
         f"{key}: {value}\n" for key, value in sorted(fields.items())
@@ -161,7 +166,7 @@ def parse_message(message: str) -> dict[str, str]:
     fields = {}
     for line in message.splitlines():
         key, sep, value = line.partition(": ")
-        if sep and re.fullmatch(r"[a-z_.]+", key):
+        if sep and re.fullmatch(r"[A-Za-z0-9_.-]+", key):
             fields[key] = value.strip()
     return fields
 

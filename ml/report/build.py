@@ -13,7 +13,7 @@ from ml.errors import EdgeTrainError
 from ml.params import load_params, read_params_file
 from ml.paths import METRICS_FILE, PARAMS_FILE, PLOTS_DIR
 from ml.report import gitrev
-from ml.report.base_metrics import find_base_metrics
+from ml.report.base_metrics import comparable, find_base_metrics
 from ml.report.data import DataChange, data_changes
 from ml.report.diff import Change, as_number, diff
 from ml.report.gate import Verdict, evaluate
@@ -59,6 +59,9 @@ def build_report(root: Path, base_ref: str, ran_on: RanOn = "local", history_len
             "(in Actions, check out with `fetch-depth: 0`; locally, `git fetch origin`)."
         )
     base = find_base_metrics(root, commit)
+    not_comparable = comparable(base, ran_on, _head_data_hash(root))
+    if not_comparable:
+        notes.append(f"Not like for like: {not_comparable}.")
     base_params = _base_params(root, commit, notes)
     head_params = read_params_file(root / PARAMS_FILE)
     params = [c for c in diff(base_params or {}, head_params) if c.kind != "unchanged"]
@@ -72,13 +75,21 @@ def build_report(root: Path, base_ref: str, ran_on: RanOn = "local", history_len
         base_metrics_source=base.source,
         metrics=diff(base.metrics or {}, head_metrics),
         params=params if base_params is not None else [],
-        verdicts=evaluate(rules, base.metrics, head_metrics),
+        verdicts=evaluate(rules, base.metrics, head_metrics, not_comparable),
         data=_data(root, commit, notes),
         notes=notes,
         history=_history(root, commit, sorted(rules), head_metrics, history_length),
         roc_base=_roc(_json_at(root, commit, ROC_FILE)),
         roc_head=_roc(_read_json(root / ROC_FILE)),
     )
+
+
+def _head_data_hash(root: Path) -> str | None:
+    try:
+        data_dvc = yaml.safe_load((root / "data.dvc").read_text())
+        return str(data_dvc["outs"][0]["md5"]).removesuffix(".dir")
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None
 
 
 def _base_params(root: Path, commit: str | None, notes: list[str]) -> dict | None:

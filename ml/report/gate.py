@@ -25,16 +25,22 @@ class Verdict:
 
 
 def evaluate(
-    rules: Mapping[str, GateRule], base: Mapping[str, object] | None, head: Mapping[str, object]
+    rules: Mapping[str, GateRule],
+    base: Mapping[str, object] | None,
+    head: Mapping[str, object],
+    not_comparable: str | None = None,
 ) -> list[Verdict]:
+    """`not_comparable`: why the base ran on other data; then `max_drop` is reported as not judged."""
     flat_base, flat_head = flatten(base or {}), flatten(head)
     return [
-        _judge(name, rule, flat_base.get(name, MISSING), flat_head.get(name, MISSING))
+        _judge(name, rule, flat_base.get(name, MISSING), flat_head.get(name, MISSING), not_comparable)
         for name, rule in sorted(rules.items())
     ]
 
 
-def _judge(name: str, rule: GateRule, base: object, head: object) -> Verdict:
+def _judge(
+    name: str, rule: GateRule, base: object, head: object, not_comparable: str | None = None
+) -> Verdict:
     if head is MISSING:
         return Verdict(name, False, ("the run produced no such metric",))
     value = as_number(head)
@@ -47,7 +53,9 @@ def _judge(name: str, rule: GateRule, base: object, head: object) -> Verdict:
     if rule.max is not None:
         ok = value <= rule.max + TOLERANCE
         checks.append((ok, f"{_f(value)} {'≤' if ok else '>'} max {_f(rule.max)}"))
-    if rule.max_drop is not None:
+    if rule.max_drop is not None and not_comparable:
+        checks.append((True, f"max_drop {_f(rule.max_drop)} not judged: the base ran on other data"))
+    elif rule.max_drop is not None:
         checks.append(_drop_check(value, as_number(base), rule.max_drop))
     if not checks:
         return Verdict(name, True, ("no bound set",))

@@ -112,6 +112,9 @@ class Replay:
     runner_env: dict[str, str] = field(default_factory=dict)  # e.g. GITHUB_API_URL of a loopback fake
     seams: dict[str, Seam] = field(default_factory=dict)  # step name → stand-in
     token: str = "ghs_replay-token"  # `github.token`, what a loopback GitHub fake expects
+    # The Azure ML workspace's state file: set, every Python process of every step talks to the fake
+    # workspace (azure_seam/) instead of Azure; the azure-ai-ml stack itself runs unchanged.
+    azure_state: Path | None = None
 
     def run(self) -> JobResult:
         workflow = load_workflow(self.workflow_path)
@@ -268,8 +271,31 @@ class Replay:
             )
             env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "replay-oidc-request-token"
         env.update({name: str(path) for name, path in files.items()})
+        if self.azure_state is not None:
+            env["PYTHONPATH"] = str(self._azure_seam())
+            env["EDGE_TRAIN_REPLAY_AZURE"] = str(self.azure_state)
         env.update(self.runner_env)
         return env
+
+    def _azure_seam(self) -> Path:
+        """Copy the fake workspace's modules where the unprivileged user's Python finds them (not tests/)."""
+        import shutil
+
+        here = Path(__file__).parent
+        seam = self.sandbox.base / "azure-seam"
+        seam.mkdir(exist_ok=True)
+        for source in (
+            here / "azure_seam" / "sitecustomize.py",
+            here / "azure_seam" / "replay_azure.py",
+            here.parents[1] / "unit" / "azure" / "fake_azure.py",
+        ):
+            shutil.copy2(source, seam / source.name)
+        assert self.azure_state is not None
+        if not self.azure_state.exists():
+            self.azure_state.write_text("{}")
+        self.sandbox.own(seam)
+        self.sandbox.own(self.azure_state)
+        return seam
 
     @staticmethod
     def _read_outputs(path: Path) -> dict[str, str]:

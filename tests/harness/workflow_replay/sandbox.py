@@ -1,7 +1,10 @@
 """Where a replay runs: an unprivileged user, a bare "GitHub" origin and a workspace clone of it.
 
-GitHub-hosted runners are not root. When the tests run as root (this lab, a container), every step runs as
-`nobody` through `setpriv` (no capabilities, no supplementary groups); otherwise as the current user. The
+GitHub-hosted runners are not root: they run as the user `runner`, which has a subordinate id range (rootless
+buildah needs one). When the tests run as root (this lab, a container), every step runs as `runner` if this
+machine has that user (create it once: `useradd --system runner && usermod --add-subuids
+300000-365535 --add-subgids 300000-365535 runner`), else as `nobody`, through `setpriv` (no capabilities,
+no supplementary groups); otherwise as the current user. The
 sandbox lives under the system temp dir, keyed by the checkout, and is reused between replays so the
 Install step pays for a virtual environment once: between replays the workspace is reset to a fresh clone
 (`git clean -ffdx` keeps only `.venv/`, which the workflow's own `make .venv/...` then brings up to date).
@@ -19,7 +22,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-UNPRIVILEGED = "nobody"
+UNPRIVILEGED = ("runner", "nobody")  # the first that exists
+
+
+def _user(name: str) -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,7 @@ class Sandbox:
         key = hashlib.sha256(str(checkout.resolve()).encode()).hexdigest()[:12]
         base = Path(tempfile.gettempdir()) / f"edge-train-replay-{key}"
         if os.geteuid() == 0:
-            user = pwd.getpwnam(UNPRIVILEGED)
+            user = next(u for name in UNPRIVILEGED if (u := _user(name)) is not None)
             uid, gid = user.pw_uid, user.pw_gid
         else:
             uid, gid = os.getuid(), os.getgid()
@@ -81,8 +91,7 @@ class Sandbox:
             f"--reuid={self.uid}",
             f"--regid={self.gid}",
             "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
+            "--inh-caps=-all",  # the bounding set stays: setuid newuidmap must work, as on a runner
             "--",
             *argv,
         ]

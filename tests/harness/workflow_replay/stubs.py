@@ -138,7 +138,8 @@ def edge_job_stub(
                 shutil.copytree(src, dest)
             else:
                 shutil.copy2(src, dest)
-        ctx.sandbox.own(ctx.workspace)
+            ctx.sandbox.own(dest)
+            ctx.sandbox.own(dest.parent)
         return 0, f"edge job (stub) returned {', '.join(sorted(returned))}"
 
     return edge_job

@@ -49,7 +49,10 @@ def test_first_pr_without_base_metrics_reports_every_metric_as_new(repo):
     write_metrics(repo, {"roc_auc": 0.97, "f1": 0.93})
     code, text = report(repo, "--base", "main", "--check")
     assert code == 0
-    assert "Base metrics: none: no `reports/metrics.json` at" in text
+    assert (
+        "Base metrics: none: no published version reachable from the base, no `reports/metrics.json` at"
+        in text
+    )
     assert "| `roc_auc` | — | 0.9700 | new |" in text
     assert "max_drop 0.01 not checked: no base value" in text
 

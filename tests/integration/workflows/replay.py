@@ -63,6 +63,39 @@ def worktree_commit(root: Path = REPO_ROOT) -> str:
         )
 
 
+def commit_with(parent: str, files: dict[str, str], message: str, root: Path = REPO_ROOT) -> str:
+    """A commit on top of `parent` that adds `files` (path → text), made without touching the checkout."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+
+        def git(*args: str, stdin: str | None = None) -> str:
+            run = subprocess.run(
+                ["git", *args], cwd=root, env=env, input=stdin, capture_output=True, text=True, check=True
+            )
+            return run.stdout.strip()
+
+        git("read-tree", parent)
+        for path, text in files.items():
+            blob = git("hash-object", "-w", "--stdin", stdin=text)
+            git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+        tree = git("write-tree")
+        identity = ["-c", "user.name=maintainer", "-c", "user.email=maintainer@edge-train.invalid"]
+        return git(*identity, "commit-tree", tree, "-p", parent, "-m", message)
+
+
+# What `edge-train init` writes for a fork whose edge is set up (the fake workspace's names).
+EDGE_SETTINGS = """target = "azure"
+
+[azure]
+subscription_id = "0a1b2c3d-0000-4000-8000-000000000001"
+tenant_id = "22222222-2222-4222-8222-222222222222"
+client_id = "33333333-3333-4333-8333-333333333333"
+resource_group = "edge-rg"
+workspace = "edge-ws"
+compute = "edge-k8s"
+"""
+
+
 def edge_outputs(dest: Path) -> Path:
     """Run the pipeline once where 'the edge' is (a fresh clone, the example data) and keep its outputs."""
     clone = fresh_clone(dest)
@@ -76,8 +109,11 @@ def replay(sandbox: Sandbox, workflow: str, job: str, event: events.Event, **opt
 
 
 def edge_seams(edge: Path) -> dict:
+    """The submit steps of pr.yml and train.yml, through the edge job's stand-in."""
+    stub = edge_job_stub(edge, RETURNED)
     return {
-        "Train on the edge compute through Azure ML (only metrics come back)": edge_job_stub(edge, RETURNED)
+        "Train on the edge compute through Azure ML (only metrics come back)": stub,
+        "Train on the edge compute through Azure ML and wait": stub,
     }
 
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ml.errors import EdgeTrainError
+from ml.lineage import content_hash
 from ml.paths import MODEL_DIR
 from ml.release.register import register_azure
 
@@ -53,7 +54,7 @@ def test_contract_registers_an_mlflow_model_with_the_lineage_tags(trained: Path)
     assert model.type == "mlflow_model"
     assert model.name == "breast-cancer-classifier"
     assert Path(model.path) == trained / MODEL_DIR
-    assert model.tags["edge_train.model_hash"] == "a" * 32
+    assert model.tags["edge_train.model_hash"] == content_hash(trained / MODEL_DIR), "the bytes registered"
     assert model.tags["edge_train.data_hash"] == "d" * 32
     assert {"edge_train.params_hash", "edge_train.git_commit", "edge_train.pipeline_run"} <= model.tags.keys()
 
@@ -76,7 +77,18 @@ def test_the_azure_ml_version_is_remembered_for_the_version_tag(trained: Path) -
     from ml.release.register import azure_version_registered
 
     client = SimpleNamespace(models=FakeModels())
-    assert azure_version_registered(trained, "breast-cancer-classifier", "a" * 32) is None
+    identity = content_hash(trained / MODEL_DIR)
+    assert azure_version_registered(trained, "breast-cancer-classifier", identity) is None
     register_azure(trained, client)
-    assert azure_version_registered(trained, "breast-cancer-classifier", "a" * 32) == "1"
+    assert azure_version_registered(trained, "breast-cancer-classifier", identity) == "1"
     assert azure_version_registered(trained, "breast-cancer-classifier", "b" * 32) is None  # another model
+
+
+def test_the_identity_is_the_bytes_registered_not_what_dvc_lock_says(trained: Path) -> None:
+    """A model returned by an edge run never touches the runner's dvc.lock: other bytes, other identity."""
+    client = SimpleNamespace(models=FakeModels())
+    register_azure(trained, client)
+    (trained / MODEL_DIR / "model.skops").write_bytes(b"weights trained on the edge")
+    assert register_azure(trained, client) == "2"
+    first, second = (m.tags["edge_train.model_hash"] for m in client.models.created)
+    assert first != second == content_hash(trained / MODEL_DIR)

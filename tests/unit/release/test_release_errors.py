@@ -10,7 +10,6 @@ import pytest
 from ml.errors import EdgeTrainError
 from ml.release.promote import promote_version
 from ml.release.register import register_local
-from ml.state import read_state, update_state
 
 
 def test_registering_without_a_trained_model_says_how_to_train(tmp_path: Path) -> None:
@@ -20,11 +19,50 @@ def test_registering_without_a_trained_model_says_how_to_train(tmp_path: Path) -
     assert not (tmp_path / "mlflow.db").exists()
 
 
-def test_a_version_whose_push_failed_is_not_promoted(tmp_path: Path) -> None:
-    update_state(tmp_path, unpublished="m@v1.0.0")
-    with pytest.raises(EdgeTrainError, match=r"no published image .* not promoted") as info:
-        promote_version(tmp_path, "m@v1.0.0", "production")
+def tagged_repo(root: Path, fields: dict[str, str]) -> Path:
+    import subprocess
+
+    from ml.release.version import create_version
+
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "trained"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", *args], cwd=root, check=True
+        )
+    (root / "edge-train.toml").write_text('[image]\nregistry = "127.0.0.1:5999"\n')
+    create_version(root, "m", {"model_hash": "m1", "signature_hash": "s", **fields}, "v1.0.0")
+    return root
+
+
+def test_a_version_without_a_published_image_is_not_promoted(tmp_path: Path) -> None:
+    """A fresh promote runner knows nothing of earlier pushes: the version tag says there is no image."""
+    root = tagged_repo(tmp_path, {})
+    with pytest.raises(
+        EdgeTrainError, match=r"records no image digest, so it has no published image"
+    ) as info:
+        promote_version(root, "m@v1.0.0", "production")
     assert "edge-train push" in info.value.hint
+    assert "#production#" not in subprocess_tags(root)
+
+
+def test_a_version_whose_image_is_gone_from_the_registry_is_not_promoted(tmp_path: Path, monkeypatch) -> None:
+    from ml.release import image
+
+    root = tagged_repo(tmp_path, {"image_digest": "sha256:" + "1" * 64})
+    monkeypatch.setattr(image, "remote_image", lambda dest, authfile=None: None)  # the registry's answer
+    with pytest.raises(EdgeTrainError, match=r"has no such image, but m@v1.0.0 records sha256:1111"):
+        promote_version(root, "m@v1.0.0", "production")
+    monkeypatch.setattr(
+        image, "remote_image", lambda dest, authfile=None: {"digest": "sha256:" + "2" * 64, "labels": {}}
+    )
+    with pytest.raises(EdgeTrainError, match=r"holds sha256:2222"):
+        promote_version(root, "m@v1.0.0", "production")
+    assert "#production#" not in subprocess_tags(root)
+
+
+def subprocess_tags(root: Path) -> str:
+    import subprocess
+
+    return subprocess.run(["git", "tag"], cwd=root, capture_output=True, text=True, check=True).stdout
 
 
 @pytest.mark.parametrize("ref", ["m", "m@", "m@1.0", "@v1.0.0", "latest", "v1.0"])
@@ -44,7 +82,5 @@ def test_push_with_a_configured_registry_fails_where_it_cannot_build(tmp_path: P
     with pytest.raises(EdgeTrainError, match=r"cannot build the image for myacr\.azurecr\.io") as info:
         pipeline.push_image(tmp_path, rel, tmp_path / "build" / "image", required=True)
     assert "stays unpromoted" in info.value.message and "root" in info.value.hint
-    assert read_state(tmp_path)["unpublished"] == "m@v1.0.0"
     # `edge-train run` (not required) still skips with the reason, as before.
-    update_state(tmp_path, unpublished="")
     assert pipeline.push_image(tmp_path, rel, tmp_path / "build" / "image") is None

@@ -1,0 +1,122 @@
+"""Where a model came from, and what it is: the hash of its bytes, the data, params, commit and edge run.
+
+The model's identity is the content hash of the model folder actually registered (each file's path and
+bytes), never a record of what should have been trained: after an edge run the runner holds the model the
+job returned, and `dvc.lock` on the runner knows nothing of it. The same bytes keep the same identity, so
+registering or versioning them again finds the existing version; other bytes can never take its place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ml.errors import EdgeTrainError
+from ml.params import params_hash
+from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR
+
+# Files a run writes (the outputs): changing them does not change what the commit trains.
+RUN_OUTPUTS = ("dvc.lock", METRICS_FILE, PLOTS_DIR)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    model_hash: str
+    data_hash: str
+    params_hash: str
+    git_commit: str
+    pipeline_run: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    onnx_hash: str = ""
+
+    def tags(self) -> dict[str, str]:
+        tags = {
+            "edge_train.model_hash": self.model_hash,
+            "edge_train.data_hash": self.data_hash,
+            "edge_train.params_hash": self.params_hash,
+            "edge_train.git_commit": self.git_commit,
+            "edge_train.pipeline_run": self.pipeline_run,
+        }
+        if self.onnx_hash:
+            tags["edge_train.onnx_hash"] = self.onnx_hash
+        tags.update({f"metric.{k}": f"{v:.6g}" for k, v in sorted(self.metrics.items())})
+        return tags
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of a file's bytes, or of a folder's files (relative path and bytes, in sorted order)."""
+    digest = hashlib.sha256()
+    if path.is_file():
+        digest.update(path.read_bytes())
+        return digest.hexdigest()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def model_hash(root: Path) -> str:
+    """The content hash of artifacts/model: the bytes that get registered, wherever they were trained."""
+    model = root / MODEL_DIR
+    if not (model / "MLmodel").is_file():
+        raise EdgeTrainError(
+            f"no trained model in {MODEL_DIR}/",
+            hint="run `edge-train run` (or `edge-train submit --wait`) to train it first",
+        )
+    return content_hash(model)
+
+
+def onnx_hash(root: Path) -> str:
+    """The content hash of the parity-checked ONNX model, when the release has one."""
+    from ml.release.portable import ONNX_FILE, PORTABLE_DIR
+
+    path = root / PORTABLE_DIR / ONNX_FILE
+    return content_hash(path) if path.is_file() else ""
+
+
+def data_hash(root: Path) -> str:
+    data_dvc = yaml.safe_load((root / "data.dvc").read_text())
+    return data_dvc["outs"][0]["md5"].removesuffix(".dir")
+
+
+def git_commit(root: Path) -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        return "unknown"
+    return result.stdout.strip() + ("-dirty" if uncommitted_inputs(root) else "")
+
+
+def uncommitted_inputs(root: Path) -> list[str]:
+    """Tracked files changed since HEAD, except what a run writes: the commit does not say what trained."""
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    changed = [line[3:].split(" -> ")[-1] for line in status.splitlines() if line.strip()]
+    return [
+        path for path in changed if not any(path == out or path.startswith(f"{out}/") for out in RUN_OUTPUTS)
+    ]
+
+
+def read_lineage(root: Path, pipeline_run: str = "local") -> Lineage:
+    metrics_path = root / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    return Lineage(
+        model_hash=model_hash(root),
+        data_hash=data_hash(root),
+        params_hash=params_hash(root),
+        git_commit=git_commit(root),
+        pipeline_run=pipeline_run,
+        metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
+        onnx_hash=onnx_hash(root),
+    )
