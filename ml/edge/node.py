@@ -238,9 +238,13 @@ def pairs(items: list[str], flag: str) -> list[tuple[str, Path]]:
 
 def run_node(root: Path, args: argparse.Namespace) -> str:
     """Run the node; return a one-line summary. Every failure is an `EdgeTrainError`."""
+    import os
+
     from ml.dvc import prepare_environment
 
     prepare_environment()
+    # The steps' code is the snapshot's (nothing is installed): the stages DVC starts import it from here.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     check_params(root, args.param)
     pin = pin_storage(root)
     overrides, conn_str, url = storage_config(root, args.remote)

@@ -144,3 +144,38 @@ def test_a_vault_url_without_a_secret_name_fails_in_seconds(checkout: Path, tmp_
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert "EDGE_TRAIN_STORAGE_SECRET is not set" in line
+
+
+@pytest.mark.slow  # ~1.5 min on 2 cores: three node runs
+def test_a_node_killed_mid_run_leaves_only_whole_objects_and_a_rerun_completes(
+    checkout: Path, tmp_path: Path
+) -> None:
+    """Killed as soon as its stage finished (pushing, or about to): the remote holds whole objects under
+    their hash only, and the node run again in a new pod (a fresh snapshot, as Azure ML retries) completes.
+
+    The killed pod's own snapshot is not reused: DVC may have been killed while writing its dvc.lock."""
+    import hashlib
+    import signal
+
+    root = snapshot(checkout, tmp_path / "node")
+    raw = tmp_path / "out" / "raw"
+    assert node(root, "data.dvc", "--pointer-out", str(raw)).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "EDGE_TRAIN", "MLFLOW_RUN"))}
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    command = [sys.executable, "-m", "ml.edge.node", "prepare", "--pointer-in", str(raw)]
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if b"Updating lock file" in line:  # the stage ran; the push comes next
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=120)
+
+    remote = checkout.parent / "remote" / "files" / "md5"
+    for blob in remote.rglob("*"):
+        if blob.is_file() and not blob.name.endswith(".dir"):
+            assert hashlib.md5(blob.read_bytes()).hexdigest() == blob.parent.name + blob.name, blob
+    fresh = snapshot(checkout, tmp_path / "retry")
+    again = node(fresh, "prepare", "--pointer-in", str(raw), "--pointer-out", str(tmp_path / "out" / "p"))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "out" / "p" / "pointer.json").is_file()
