@@ -43,15 +43,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_output_dir(path: Path) -> Iterator[Path]:
     """Yield an empty temporary folder inside `path`; on success its contents replace those of `path`.
 
-    On failure the temporary folder is removed and `path` keeps what it held. `path` itself is created if
-    missing and never renamed or removed (it may be a mount point).
+    On failure the temporary folder is removed and `path` keeps what it held. An existing `path` is never
+    renamed or removed (it may be a mount point); one created here is removed again on failure, so a failed
+    first write leaves nothing behind.
     """
+    created = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(path)
     tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=path))
     try:
         yield tmp
         replace_contents(path, tmp)
+    except BaseException:
+        if created:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -37,10 +37,11 @@ def test_an_empty_or_keyless_params_yaml_is_refused_by_validate_and_compile(
 ) -> None:
     (repo / "params.yaml").write_text(content)
     before = (repo / "dvc.yaml").read_bytes()
+    refusals = ("params.yaml has no hyperparameters", "params.yaml: the file is empty")
     code, output = cli("pipeline", "validate", "--no-sdk", "pipelines/train.yml", capsys=capsys)
-    assert code != 0 and "params.yaml has no hyperparameters" in output
+    assert code != 0 and any(refusal in output for refusal in refusals), output
     code, output = cli("pipeline", "compile", capsys=capsys)
-    assert code != 0 and "params.yaml has no hyperparameters" in output
+    assert code != 0 and any(refusal in output for refusal in refusals), output
     assert (repo / "dvc.yaml").read_bytes() == before
 
 

@@ -175,6 +175,26 @@ def test_random_bytes_and_mutations_always_get_an_answer(address) -> None:
         assert status in (200, 400), (body, answer)
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response: headers and body may arrive in separate packets (the server writes twice)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed mid-body"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def test_one_keep_alive_connection_survives_a_bad_request(address) -> None:
     good = json.dumps({"dataframe_records": [ROW]}).encode()
     with socket.create_connection(address, timeout=10) as sock:
@@ -184,7 +204,7 @@ def test_one_keep_alive_connection_survives_a_bad_request(address) -> None:
                 + f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body
             )
-            data = sock.recv(65536)
+            data = read_response(sock)
             assert data.startswith(b"HTTP/1.1 ")
             if body == good:
                 assert data.startswith(b"HTTP/1.1 200")
