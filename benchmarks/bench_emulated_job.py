@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.harness.azureml.services import AzureFakes
 from tests.harness.servers import running_stack
 from tests.integration.clone import edge_train, fresh_clone
-from tests.integration.edge.edge_project import VAULT_NAME, connect_to_ash, emulator, vault_secrets
+from tests.integration.edge.edge_project import VAULT_NAME, connect_to_ash, dvc_env, emulator, vault_secrets
 
 
 def _timed(action) -> tuple[float, object]:
@@ -32,7 +32,9 @@ def run() -> str:
         clone = fresh_clone(Path(tmp) / "clone")
         assert edge_train(clone, "run").returncode == 0
         repro = [sys.executable, "-m", "dvc", "repro", "--force"]
-        local_s, _ = _timed(lambda: subprocess.run(repro, cwd=clone, capture_output=True, check=True))
+        local_s, _ = _timed(
+            lambda: subprocess.run(repro, cwd=clone, env=dvc_env(), capture_output=True, check=True)
+        )
         with running_stack(Path(tmp) / "ash", tls=True) as stack:
             connect_to_ash(clone, stack)
             secrets = vault_secrets(clone, stack)
