@@ -19,7 +19,7 @@ PIPELINE = Path("pipelines/train.yml")
 VAULT_NAME = "kv-edge-train"
 
 
-def _env(**extra: str) -> dict[str, str]:
+def dvc_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EDGE_TRAIN_", "AZURE_STORAGE_"))}
     return {
         **env,
@@ -47,7 +47,7 @@ def connect_to_ash(clone: Path, stack: Stack) -> None:
     pushed = subprocess.run(
         [sys.executable, "-m", "dvc", "push", "-r", "ash"],
         cwd=clone,
-        env=_env(),
+        env=dvc_env(),
         capture_output=True,
         text=True,
     )
