@@ -75,5 +75,13 @@ def emulator(root: Path, folder: Path, fakes: AzureFakes) -> Emulator:
     return Emulator(job, folder, fakes, unreachable_datastores=(settings.azure.edge_datastore,))
 
 
+# What DVC prints when it does not run a stage: restored from the run cache, or already up to date.
+SKIPPED = ("is cached - skipping run", "didn't change, skipping")
+
+
+def skipped(text: str) -> bool:
+    return any(message in text for message in SKIPPED)
+
+
 def emulate(root: Path, folder: Path, fakes: AzureFakes) -> JobResult:
     return emulator(root, folder, fakes).run()

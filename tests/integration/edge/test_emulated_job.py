@@ -27,6 +27,7 @@ from tests.integration.edge.edge_project import (
     connect_to_ash,
     emulate,
     emulator,
+    skipped,
     vault_secrets,
 )
 
@@ -165,5 +166,5 @@ def test_a_second_edge_run_with_nothing_changed_restores_every_stage_from_the_ru
 ) -> None:
     again = edge_runs.second
     assert again.ok, again.report()
-    ran = [node.name for node in again.nodes[1:] if "is cached - skipping run" not in node.log_text()]
+    ran = [node.name for node in again.nodes[1:] if not skipped(node.log_text())]
     assert ran == [], f"stages that ran again instead of being restored from the run cache on ASH: {ran}"
