@@ -112,6 +112,30 @@ def forget_lock_entry(root: Path, stage: str) -> None:
         atomic_write_text(path, yaml.safe_dump(lock, sort_keys=False))
 
 
+def cache_every_output(root: Path, stage: str) -> None:
+    """In the pod's copy of dvc.yaml, let DVC cache the stage's `cache: false` outputs (metrics, plots).
+
+    DVC saves no run cache for a stage with an uncached output, so an unchanged evaluate would run again on
+    every edge run. Locally those files stay in git for review; in the pod, a throwaway snapshot, they go
+    to ASH with the stage's other outputs and come back from the run cache.
+    """
+    import yaml
+
+    path = root / "dvc.yaml"
+    pipeline = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    definition = (pipeline.get("stages") or {}).get(stage) or {}
+    changed = False
+    for kind in ("outs", "metrics", "plots"):
+        for entry in definition.get(kind) or []:
+            if isinstance(entry, dict):
+                for options in entry.values():
+                    if isinstance(options, dict) and options.get("cache") is False:
+                        del options["cache"]
+                        changed = True
+    if changed:
+        atomic_write_text(path, yaml.safe_dump(pipeline, sort_keys=False))
+
+
 # ---- checks before any transfer -----------------------------------------------------------------------
 
 
@@ -253,6 +277,7 @@ def run_node(root: Path, args: argparse.Namespace) -> str:
     upstream = [apply_pointer(root, read_pointer(folder)) for folder in args.pointer_in]
     if not args.target.endswith(".dvc"):
         forget_lock_entry(root, args.target)
+        cache_every_output(root, args.target)
     for path, folder in pairs(args.data_in, "--data-in"):
         copy_in(folder, root / path)
 

@@ -135,16 +135,7 @@ def edge_runs(clone: Path, tmp_path_factory: pytest.TempPathFactory) -> EdgeRuns
     )
 
 
-EDGE_DESIGN = (
-    "needs issue 10's edge design (branch issue-10-edge): nodes as DVC stages that pull from and push to ASH "
-    "with the credential read from Key Vault (azure.key_vault_url, azure.storage_secret) through the managed "
-    "identity, pointer outputs instead of rw_mount outputs on the edge datastore; remove this mark once both "
-    "branches are merged"
-)
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=EDGE_DESIGN)
 def test_the_whole_pipeline_runs_in_the_emulator_and_its_metrics_equal_a_local_runs(
     edge_runs: EdgeRuns,
 ) -> None:
@@ -160,7 +151,6 @@ def test_the_whole_pipeline_runs_in_the_emulator_and_its_metrics_equal_a_local_r
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=EDGE_DESIGN)
 def test_a_second_edge_run_with_nothing_changed_restores_every_stage_from_the_run_cache(
     edge_runs: EdgeRuns,
 ) -> None:
