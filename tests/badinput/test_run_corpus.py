@@ -41,6 +41,7 @@ class RunCase:
     setup: Callable[[Path], None] | None = None
     env: dict[str, str] = field(default_factory=dict)
     server: str | None = None
+    during: Callable[[Path], contextlib.AbstractContextManager] | None = None
     exit_code: int = 1
     seconds: float = MISTAKE_S
     xfail: str = ""
@@ -126,6 +127,16 @@ def _no_local_data_remote_refuses(root: Path) -> None:
 
 TRACKING = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:{port}"}
 
+
+@contextlib.contextmanager
+def _another_run(root: Path):
+    """Hold the checkout's DVC lock, as a `make run` still running in another terminal does."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo, repo.lock:
+        yield
+
+
 RUN_CASES = [
     RunCase(
         "run-data-dvc-changed-and-committed",
@@ -188,6 +199,12 @@ RUN_CASES = [
         setup=_no_local_data_remote_refuses,
         server="refuse",
         seconds=UNREACHABLE_S,
+    ),
+    RunCase(
+        "run-while-another-runs",
+        ("run", "--no-release"),
+        ("another edge-train or dvc command", ".dvc/tmp/lock"),
+        during=_another_run,
     ),
     RunCase(
         "run-tracking-refused",
@@ -276,9 +293,10 @@ def test_bad_input_on_a_trained_checkout(case: RunCase, trained: Path, tmp_path:
                 path.write_text(path.read_text().replace("{port}", str(port)))
         env = {key: value.replace("{port}", str(port)) for key, value in case.env.items()}
         before = snapshot(root)
-        started = time.monotonic()
-        result = _edge_train(root, case.args, env)
-        elapsed = time.monotonic() - started
+        with case.during(root) if case.during else contextlib.nullcontext():
+            started = time.monotonic()
+            result = _edge_train(root, case.args, env)
+            elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output[-3000:]
     assert result.returncode == case.exit_code, output[-3000:]
