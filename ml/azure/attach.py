@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ml import console
 from ml.azure.failures import explain
-from ml.azure.names import account_of, endpoint_suffix
+from ml.azure.names import account_of, check_blob_endpoint, endpoint_suffix
 from ml.config import Settings
 from ml.errors import EdgeTrainError
 
@@ -37,7 +37,7 @@ def edge_compute(root: Path, settings: Settings) -> KubernetesCompute:
             "`edge-train init --arc-cluster-id $(az connectedk8s show ... --query id -o tsv)`",
         )
     return load_compute(
-        root / COMPUTE_FILE,
+        _infra_file(root, COMPUTE_FILE),
         params_override=[
             {"name": azure.compute},
             {"resource_id": azure.arc_cluster_id},
@@ -57,8 +57,16 @@ def edge_datastore(root: Path, settings: Settings, sas_token: str) -> AzureBlobD
             hint="run `edge-train init --storage-endpoint https://<account>.blob.<region>.<fqdn> "
             "--container <name>`",
         )
+    try:
+        check_blob_endpoint(storage.blob_endpoint)
+    except ValueError as exc:
+        raise EdgeTrainError(
+            f"edge-train.toml: storage.blob_endpoint: {exc} (got {storage.blob_endpoint!r})",
+            hint="an Azure ML datastore needs the account-style endpoint; path-style endpoints "
+            "(an emulator's http://host:port/account) work for DVC only",
+        ) from None
     datastore = load_datastore(
-        root / DATASTORE_FILE,
+        _infra_file(root, DATASTORE_FILE),
         params_override=[
             {"name": settings.azure.edge_datastore},
             {"account_name": account_of(storage.blob_endpoint)},
@@ -68,6 +76,15 @@ def edge_datastore(root: Path, settings: Settings, sas_token: str) -> AzureBlobD
     )
     datastore.credentials = SasTokenConfiguration(sas_token=sas_token.lstrip("?"))
     return datastore
+
+
+def _infra_file(root: Path, name: str) -> Path:
+    path = root / name
+    if not path.is_file():
+        raise EdgeTrainError(
+            f"{path}: not found", hint=f"restore it from the template (`git checkout {name}`)"
+        )
+    return path
 
 
 def attach(client: MLClient, root: Path, settings: Settings) -> None:
