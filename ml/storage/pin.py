@@ -29,11 +29,11 @@ ENV_CA_BUNDLE = "EDGE_TRAIN_STORAGE_CA_BUNDLE"
 PUBLIC_AZURE_SUFFIX = ".core.windows.net"
 # The storage SDK's defaults wait 300 s per read and back off 15 s, 18 s, 24 s between tries: a storage
 # server that accepts connections and never answers held `dvc push` for over 300 s, one that answered 502
-# for over 900 s, one that refused for ~170 s. A request now gets 3 tries of at most 8 s each with 0.5 s
+# for over 900 s, one that refused for ~170 s. A request now gets 3 tries of at most 6 s each with 0.5 s
 # and 2 s of backoff (< 30 s); a slow link can raise the read bound with this variable.
 ENV_READ_TIMEOUT = "EDGE_TRAIN_STORAGE_READ_TIMEOUT"
 CONNECT_TIMEOUT_S = 5
-READ_TIMEOUT_S = 8
+READ_TIMEOUT_S = 6
 RETRY_TOTAL = 2
 _PATCHED = "__edge_train_pinned__"
 

@@ -42,6 +42,7 @@ class RunCase:
     env: dict[str, str] = field(default_factory=dict)
     server: str | None = None
     during: Callable[[Path], contextlib.AbstractContextManager] | None = None
+    module: str = "ml"  # "dvc": a user's plain `dvc`, bounded by the .pth pin
     exit_code: int = 1
     seconds: float = MISTAKE_S
     xfail: str = ""
@@ -113,9 +114,8 @@ def _other_data_dvc(root: Path) -> None:
     subprocess.run(["git", "commit", "-qam", "new data"], cwd=root, check=True)
 
 
-def _no_local_data_remote_refuses(root: Path) -> None:
-    shutil.rmtree(root / "data")
-    shutil.rmtree(root / ".dvc" / "cache", ignore_errors=True)
+def _ash_remote(root: Path) -> None:
+    """The default remote is an azure one on a loopback port (`{port}` is filled in by the runner)."""
     conn = "BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;SharedAccessSignature=sv=2019-07-07&sig=x;"
     (root / ".dvc" / "config").write_text(
         "[core]\n    autostage = true\n    remote = ash\n    analytics = false\n"
@@ -123,6 +123,12 @@ def _no_local_data_remote_refuses(root: Path) -> None:
         "['remote \"ash\"']\n    url = azure://dvc\n"
     )
     (root / ".dvc" / "config.local").write_text(f"['remote \"ash\"']\n    connection_string = {conn}\n")
+
+
+def _no_local_data_remote_refuses(root: Path) -> None:
+    shutil.rmtree(root / "data")
+    shutil.rmtree(root / ".dvc" / "cache", ignore_errors=True)
+    _ash_remote(root)
 
 
 TRACKING = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:{port}"}
@@ -207,6 +213,27 @@ RUN_CASES = [
         during=_another_run,
     ),
     RunCase(
+        "dvc-push-storage-502",
+        ("push", "-r", "ash", "data.dvc"),
+        ("bad gateway",),  # DVC's own words and exit code: the pin bounds the time, not the message
+        setup=_ash_remote,
+        server="502",
+        exit_code=255,
+        module="dvc",
+        seconds=UNREACHABLE_S,
+    ),
+    RunCase(
+        "dvc-push-storage-hangs",
+        ("push", "-r", "ash", "data.dvc"),
+        ("timeout",),
+        setup=_ash_remote,
+        server="hang",
+        exit_code=255,
+        module="dvc",
+        seconds=UNREACHABLE_S,
+        slow=True,
+    ),
+    RunCase(
         "run-tracking-refused",
         ("register",),
         ("MLFLOW_TRACKING_URI",),
@@ -242,13 +269,15 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _edge_train(root: Path, args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _edge_train(
+    root: Path, args: tuple[str, ...], env: dict[str, str], module: str = "ml"
+) -> subprocess.CompletedProcess[str]:
     """`python -m ml ARGS` in the copy, with the case's environment (MLFLOW_TRACKING_URI included)."""
     run_env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     for key in ("EDGE_TRAIN_ROOT", "MLFLOW_TRACKING_URI"):
         run_env.pop(key, None)
     return subprocess.run(
-        [sys.executable, "-m", "ml", *args],
+        [sys.executable, "-m", module, *args],
         cwd=root,
         env={**run_env, **env},
         capture_output=True,
@@ -295,7 +324,7 @@ def test_bad_input_on_a_trained_checkout(case: RunCase, trained: Path, tmp_path:
         before = snapshot(root)
         with case.during(root) if case.during else contextlib.nullcontext():
             started = time.monotonic()
-            result = _edge_train(root, case.args, env)
+            result = _edge_train(root, case.args, env, case.module)
             elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output[-3000:]
