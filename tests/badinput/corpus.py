@@ -704,7 +704,10 @@ CASES: list[Case] = [
         "azure-attach-missing-infra",
         ("azure", "attach"),
         ("infra/compute.yml", "git checkout infra/compute.yml"),
-        toml(AZURE_SETTINGS),
+        toml(
+            AZURE_SETTINGS
+            + "[storage]\nblob_endpoint = 'https://ash.blob.local.azurestack.external'\ncontainer = 'dvc'\n"
+        ),
         env={"EDGE_TRAIN_STORAGE_SAS": FUTURE_SAS},
         setup=lambda r: (r / "infra" / "compute.yml").unlink(),
         secrets=SECRETS,
