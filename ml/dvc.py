@@ -37,11 +37,17 @@ def open_repo(root: Path) -> Iterator[Repo]:
     prepare_environment()
     from dvc.config import ConfigError
     from dvc.exceptions import DvcException
+    from dvc.lock import LockError
     from dvc.repo import Repo
 
     try:
         with Repo(str(root)) as repo:
             yield repo
+    except LockError:
+        raise EdgeTrainError(
+            "another edge-train or dvc command is working in this checkout (it holds .dvc/tmp/lock)",
+            hint="wait for it to finish and run this again; if none is running, delete .dvc/tmp/lock",
+        ) from None
     except ConfigError as exc:
         raise EdgeTrainError(
             f".dvc/config (or .dvc/config.local): {dvc_cause(exc)}",

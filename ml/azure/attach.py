@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ml import console
 from ml.azure.failures import explain
-from ml.azure.names import account_of, endpoint_suffix
+from ml.azure.names import account_of, check_blob_endpoint, endpoint_suffix
 from ml.config import Settings
 from ml.errors import EdgeTrainError
 
@@ -30,14 +30,8 @@ def edge_compute(root: Path, settings: Settings) -> KubernetesCompute:
     from azure.ai.ml import load_compute
 
     azure = settings.azure
-    if not azure.arc_cluster_id:
-        raise EdgeTrainError(
-            "edge-train.toml: azure.arc_cluster_id not set",
-            hint="connect the cluster with `az connectedk8s connect`, then "
-            "`edge-train init --arc-cluster-id $(az connectedk8s show ... --query id -o tsv)`",
-        )
     return load_compute(
-        root / COMPUTE_FILE,
+        _infra_file(root, COMPUTE_FILE),
         params_override=[
             {"name": azure.compute},
             {"resource_id": azure.arc_cluster_id},
@@ -51,14 +45,8 @@ def edge_datastore(root: Path, settings: Settings, sas_token: str) -> AzureBlobD
     from azure.ai.ml.entities import SasTokenConfiguration
 
     storage = settings.storage
-    if not storage.blob_endpoint or not storage.container:
-        raise EdgeTrainError(
-            "edge-train.toml: storage.blob_endpoint and storage.container must be set",
-            hint="run `edge-train init --storage-endpoint https://<account>.blob.<region>.<fqdn> "
-            "--container <name>`",
-        )
     datastore = load_datastore(
-        root / DATASTORE_FILE,
+        _infra_file(root, DATASTORE_FILE),
         params_override=[
             {"name": settings.azure.edge_datastore},
             {"account_name": account_of(storage.blob_endpoint)},
@@ -70,9 +58,19 @@ def edge_datastore(root: Path, settings: Settings, sas_token: str) -> AzureBlobD
     return datastore
 
 
-def attach(client: MLClient, root: Path, settings: Settings) -> None:
-    from azure.core.exceptions import AzureError
+def _infra_file(root: Path, name: str) -> Path:
+    path = root / name
+    if not path.is_file():
+        raise EdgeTrainError(
+            f"{path}: not found", hint=f"restore it from the template (`git checkout {name}`)"
+        )
+    return path
 
+
+def preflight(root: Path, settings: Settings) -> str:
+    """Every check that needs no Azure call (nor azure-ai-ml's seconds of imports); return the SAS token.
+
+    The CLI runs it before building the workspace client, so a settings mistake fails at once."""
     sas = os.environ.get(SAS_ENV, "")
     if not sas:
         raise EdgeTrainError(
@@ -80,6 +78,36 @@ def attach(client: MLClient, root: Path, settings: Settings) -> None:
             hint="create a container SAS on the stack (read, write, list, add, create, "
             f"delete) and export {SAS_ENV}; it is sent to the workspace, never written to a file",
         )
+    if not settings.azure.arc_cluster_id:
+        raise EdgeTrainError(
+            "edge-train.toml: azure.arc_cluster_id not set",
+            hint="connect the cluster with `az connectedk8s connect`, then "
+            "`edge-train init --arc-cluster-id $(az connectedk8s show ... --query id -o tsv)`",
+        )
+    storage = settings.storage
+    if not storage.blob_endpoint or not storage.container:
+        raise EdgeTrainError(
+            "edge-train.toml: storage.blob_endpoint and storage.container must be set",
+            hint="run `edge-train init --storage-endpoint https://<account>.blob.<region>.<fqdn> "
+            "--container <name>`",
+        )
+    try:
+        check_blob_endpoint(storage.blob_endpoint)
+    except ValueError as exc:
+        raise EdgeTrainError(
+            f"edge-train.toml: storage.blob_endpoint: {exc} (got {storage.blob_endpoint!r})",
+            hint="an Azure ML datastore needs the account-style endpoint; path-style endpoints "
+            "(an emulator's http://host:port/account) work for DVC only",
+        ) from None
+    for name in (COMPUTE_FILE, DATASTORE_FILE):
+        _infra_file(root, name)
+    return sas
+
+
+def attach(client: MLClient, root: Path, settings: Settings) -> None:
+    from azure.core.exceptions import AzureError
+
+    sas = preflight(root, settings)
     compute = edge_compute(root, settings)
     datastore = edge_datastore(root, settings, sas)
     try:

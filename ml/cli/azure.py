@@ -19,12 +19,15 @@ app = typer.Typer(
 def attach() -> None:
     """Create or update the edge compute (infra/compute.yml) and edge datastore (infra/datastore.yml)."""
     from ml.azure.attach import attach as attach_all
-    from ml.azure.client import workspace_client
+    from ml.azure.attach import preflight
     from ml.config import load_settings
     from ml.paths import repo_root
 
     root = repo_root()
     settings = load_settings(root)
+    preflight(root, settings)  # before azure-ai-ml's imports: a settings mistake fails in a second
+    from ml.azure.client import workspace_client
+
     attach_all(workspace_client(settings.azure), root, settings)
 
 

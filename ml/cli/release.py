@@ -39,9 +39,13 @@ def version(
     push: bool = typer.Option(False, "--push", help=PUSH_HELP),
 ) -> None:
     """Tag the model `<model>@vX.Y.Z` (GTO format) on a committed tree, with its published image's digest."""
+    from ml.errors import EdgeTrainError
     from ml.paths import repo_root
     from ml.release.pipeline import register_and_version
+    from ml.release.version import SEMVER
 
+    if number is not None and not SEMVER.match(number):  # before anything is registered
+        raise EdgeTrainError(f"--version {number!r}: expected vX.Y.Z", hint="e.g. --version v1.2.0")
     root = repo_root()
     rel = register_and_version(root, number)
     if push:

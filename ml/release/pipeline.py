@@ -86,14 +86,19 @@ def plan_release(root: Path, version: str | None = None) -> Release:
     settings = load_settings(root)
     name = settings.model.name
     check_name(name)
+    ml_client = None
+    if settings.target == "azure":  # checked before any registry write: missing settings refuse here
+        from ml.release.register import azure_ml_client
+
+        ml_client = azure_ml_client(root)
     mlflow_version = register_local(root)
     lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
     fields = {key.removeprefix("edge_train."): value for key, value in lineage.tags().items()}
     fields.update(mlflow_version=mlflow_version, signature_hash=signature_hash(root))
-    if settings.target == "azure":  # the workspace registry too, with the same lineage tags
-        from ml.release.register import azure_ml_client, register_azure
+    if ml_client is not None:  # the workspace registry too, with the same lineage tags
+        from ml.release.register import register_azure
 
-        fields["azureml_version"] = register_azure(root, azure_ml_client(root))
+        fields["azureml_version"] = register_azure(root, ml_client)
     elif azureml_version := azure_version_registered(root, name, lineage.model_hash):
         fields["azureml_version"] = azureml_version  # `edge-train register --target azure` ran before
     existing = find_version(root, name, lineage.model_hash)

@@ -150,6 +150,7 @@ def make_handler(scorer: Scorer) -> type[BaseHTTPRequestHandler]:
                 self._error(exc.status, str(exc))
                 return
             except TimeoutError:
+                self.close_connection = True  # the stream is unusable after a timed-out read
                 self._error(
                     HTTPStatus.REQUEST_TIMEOUT, f"the body did not arrive within {CLIENT_TIMEOUT_S} s"
                 )

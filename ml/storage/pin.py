@@ -29,11 +29,11 @@ ENV_CA_BUNDLE = "EDGE_TRAIN_STORAGE_CA_BUNDLE"
 PUBLIC_AZURE_SUFFIX = ".core.windows.net"
 # The storage SDK's defaults wait 300 s per read and back off 15 s, 18 s, 24 s between tries: a storage
 # server that accepts connections and never answers held `dvc push` for over 300 s, one that answered 502
-# for over 900 s, one that refused for ~170 s. A request now gets 3 tries of at most 8 s each with 0.5 s
+# for over 900 s, one that refused for ~170 s. A request now gets 3 tries of at most 6 s each with 0.5 s
 # and 2 s of backoff (< 30 s); a slow link can raise the read bound with this variable.
 ENV_READ_TIMEOUT = "EDGE_TRAIN_STORAGE_READ_TIMEOUT"
 CONNECT_TIMEOUT_S = 5
-READ_TIMEOUT_S = 8
+READ_TIMEOUT_S = 6
 RETRY_TOTAL = 2
 _PATCHED = "__edge_train_pinned__"
 
@@ -139,20 +139,37 @@ def version_rejected_message(sent: str | None) -> str:
     )
 
 
+CREDENTIAL_REFUSED = ("AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch")
+
+
+def credential_refused_message(code: str) -> str:
+    return (
+        f"the storage service refused the credential (403 {code}): the SAS token or account key in "
+        ".dvc/config.local is wrong, expired or lacks a permission (read, write, list, delete); run "
+        "`edge-train data doctor`, then `edge-train data remote set` with a new one"
+    )
+
+
 class _RejectionReporter:
-    """A raw-response hook that explains an API-version rejection once per process, on stderr."""
+    """A raw-response hook that explains, once per process on stderr, what DVC reports only as a bare error
+    code: an API-version rejection (400) or a refused credential (403)."""
 
     reported = False
 
     def __call__(self, pipeline_response: Any) -> None:
         response = pipeline_response.http_response
-        if response.status_code != 400 or _RejectionReporter.reported:
+        if _RejectionReporter.reported or response.status_code not in (400, 403):
             return
-        if response.headers.get("x-ms-error-code") != "InvalidHeaderValue":
+        code = response.headers.get("x-ms-error-code")
+        if response.status_code == 400 and code == "InvalidHeaderValue":
+            sent = pipeline_response.http_request.headers.get("x-ms-version")
+            message = version_rejected_message(sent)
+        elif response.status_code == 403 and code in CREDENTIAL_REFUSED:
+            message = credential_refused_message(code)
+        else:
             return
         _RejectionReporter.reported = True
-        sent = pipeline_response.http_request.headers.get("x-ms-version")
-        sys.stderr.write(f"edge-train: {version_rejected_message(sent)}\n")
+        sys.stderr.write(f"edge-train: {message}\n")
 
 
 def _proxy_or_netrc_configured() -> bool:

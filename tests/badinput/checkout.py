@@ -21,7 +21,7 @@ TEMPLATE_FILES = (
     ".dvcignore",
     ".gitignore",
 )
-TEMPLATE_DIRS = ("pipelines", "components")
+TEMPLATE_DIRS = ("pipelines", "components", "infra")
 # Written by DVC or git on every invocation, whatever the outcome: not the user's state.
 ALWAYS_CHANGING = (".git/*", ".dvc/tmp/*", ".dvc/cache/*")
 

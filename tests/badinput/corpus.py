@@ -109,6 +109,11 @@ SECRETS = (SAS_SIG, ACCOUNT_KEY)
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
 )
+AZURE_SETTINGS = (
+    "[azure]\nsubscription_id = '00000000-0000-0000-0000-000000000000'\nresource_group = 'rg'\n"
+    "workspace = 'wsp'\narc_cluster_id = '/subscriptions/00000000-0000-0000-0000-000000000000/"
+    "resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/k3s'\n"
+)
 METRICS = {"reports/metrics.json": '{"roc_auc": 0.99, "f1": 0.95, "accuracy": 0.96}\n'}
 
 CASES: list[Case] = [
@@ -384,8 +389,7 @@ CASES: list[Case] = [
     Case(
         "cli-version-not-semver",
         ("version", "--version", "1.2"),
-        ("--version", "x.y.z"),
-        xfail="issue 16 owns ml/release/version.py (check --version before registering)",
+        ("--version", "vX.Y.Z"),
     ),
     Case(
         "cli-promote-bad-ref",
@@ -683,6 +687,37 @@ CASES: list[Case] = [
         ("data", "doctor", "--name", "nosuch"),
         ("nosuch", "edge-train data remote set"),
         azure_remote(SAS_CONN),
+    ),
+    # --- Azure: attach --------------------------------------------------------------------------------
+    Case(
+        "azure-attach-path-style-endpoint",
+        ("azure", "attach"),
+        ("storage.blob_endpoint", "account-style"),
+        toml(
+            AZURE_SETTINGS
+            + "[storage]\nblob_endpoint = 'http://127.0.0.1:10000/devstoreaccount1'\ncontainer = 'dvc'\n"
+        ),
+        env={"EDGE_TRAIN_STORAGE_SAS": FUTURE_SAS},
+        secrets=SECRETS,
+    ),
+    Case(
+        "azure-attach-missing-infra",
+        ("azure", "attach"),
+        ("infra/compute.yml", "git checkout infra/compute.yml"),
+        toml(
+            AZURE_SETTINGS
+            + "[storage]\nblob_endpoint = 'https://ash.blob.local.azurestack.external'\ncontainer = 'dvc'\n"
+        ),
+        env={"EDGE_TRAIN_STORAGE_SAS": FUTURE_SAS},
+        setup=lambda r: (r / "infra" / "compute.yml").unlink(),
+        secrets=SECRETS,
+    ),
+    Case(
+        "azure-attach-no-sas",
+        ("azure", "attach"),
+        ("EDGE_TRAIN_STORAGE_SAS",),
+        toml(AZURE_SETTINGS),
+        env={"EDGE_TRAIN_STORAGE_SAS": ""},
     ),
     # --- data and the pipeline ------------------------------------------------------------------------
     Case(

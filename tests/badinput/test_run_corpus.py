@@ -29,6 +29,9 @@ pytestmark = pytest.mark.integration
 
 # Bad data is found by the prepare step, which DVC starts in its own process after checking every stage.
 STEP_S = 30.0
+# A mistake caught by `edge-train run` in a new process: the interpreter's and DVC's start (~3 s alone)
+# count too, on a runner other jobs share.
+PROCESS_MISTAKE_S = 2 * MISTAKE_S
 # What a failed command may touch: DVC's and MLflow's bookkeeping, never the user's files or outputs.
 BOOKKEEPING = (".dvc/tmp/*", ".dvc/cache/*", ".git/*", "mlflow.db", "mlflow.db-journal")
 
@@ -41,8 +44,10 @@ class RunCase:
     setup: Callable[[Path], None] | None = None
     env: dict[str, str] = field(default_factory=dict)
     server: str | None = None
+    during: Callable[[Path], contextlib.AbstractContextManager] | None = None
+    module: str = "ml"  # "dvc": a user's plain `dvc`, bounded by the .pth pin
     exit_code: int = 1
-    seconds: float = MISTAKE_S
+    seconds: float = PROCESS_MISTAKE_S
     xfail: str = ""
     slow: bool = False  # runs with `make test-slow`: covered in kind by a faster case in `make test`
 
@@ -112,9 +117,8 @@ def _other_data_dvc(root: Path) -> None:
     subprocess.run(["git", "commit", "-qam", "new data"], cwd=root, check=True)
 
 
-def _no_local_data_remote_refuses(root: Path) -> None:
-    shutil.rmtree(root / "data")
-    shutil.rmtree(root / ".dvc" / "cache", ignore_errors=True)
+def _ash_remote(root: Path) -> None:
+    """The default remote is an azure one on a loopback port (`{port}` is filled in by the runner)."""
     conn = "BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;SharedAccessSignature=sv=2019-07-07&sig=x;"
     (root / ".dvc" / "config").write_text(
         "[core]\n    autostage = true\n    remote = ash\n    analytics = false\n"
@@ -124,7 +128,23 @@ def _no_local_data_remote_refuses(root: Path) -> None:
     (root / ".dvc" / "config.local").write_text(f"['remote \"ash\"']\n    connection_string = {conn}\n")
 
 
+def _no_local_data_remote_refuses(root: Path) -> None:
+    shutil.rmtree(root / "data")
+    shutil.rmtree(root / ".dvc" / "cache", ignore_errors=True)
+    _ash_remote(root)
+
+
 TRACKING = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:{port}"}
+
+
+@contextlib.contextmanager
+def _another_run(root: Path):
+    """Hold the checkout's DVC lock, as a `make run` still running in another terminal does."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo, repo.lock:
+        yield
+
 
 RUN_CASES = [
     RunCase(
@@ -190,6 +210,33 @@ RUN_CASES = [
         seconds=UNREACHABLE_S,
     ),
     RunCase(
+        "run-while-another-runs",
+        ("run", "--no-release"),
+        ("another edge-train or dvc command", ".dvc/tmp/lock"),
+        during=_another_run,
+    ),
+    RunCase(
+        "dvc-push-storage-502",
+        ("push", "-r", "ash", "data.dvc"),
+        ("bad gateway",),  # DVC's own words and exit code: the pin bounds the time, not the message
+        setup=_ash_remote,
+        server="502",
+        exit_code=255,
+        module="dvc",
+        seconds=UNREACHABLE_S,
+    ),
+    RunCase(
+        "dvc-push-storage-hangs",
+        ("push", "-r", "ash", "data.dvc"),
+        ("timeout",),
+        setup=_ash_remote,
+        server="hang",
+        exit_code=255,
+        module="dvc",
+        seconds=UNREACHABLE_S,
+        slow=True,
+    ),
+    RunCase(
         "run-tracking-refused",
         ("register",),
         ("MLFLOW_TRACKING_URI",),
@@ -225,13 +272,15 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _edge_train(root: Path, args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _edge_train(
+    root: Path, args: tuple[str, ...], env: dict[str, str], module: str = "ml"
+) -> subprocess.CompletedProcess[str]:
     """`python -m ml ARGS` in the copy, with the case's environment (MLFLOW_TRACKING_URI included)."""
     run_env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     for key in ("EDGE_TRAIN_ROOT", "MLFLOW_TRACKING_URI"):
         run_env.pop(key, None)
     return subprocess.run(
-        [sys.executable, "-m", "ml", *args],
+        [sys.executable, "-m", module, *args],
         cwd=root,
         env={**run_env, **env},
         capture_output=True,
@@ -276,9 +325,10 @@ def test_bad_input_on_a_trained_checkout(case: RunCase, trained: Path, tmp_path:
                 path.write_text(path.read_text().replace("{port}", str(port)))
         env = {key: value.replace("{port}", str(port)) for key, value in case.env.items()}
         before = snapshot(root)
-        started = time.monotonic()
-        result = _edge_train(root, case.args, env)
-        elapsed = time.monotonic() - started
+        with case.during(root) if case.during else contextlib.nullcontext():
+            started = time.monotonic()
+            result = _edge_train(root, case.args, env, case.module)
+            elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output[-3000:]
     assert result.returncode == case.exit_code, output[-3000:]

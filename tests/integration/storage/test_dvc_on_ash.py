@@ -91,6 +91,21 @@ def test_without_the_pin_dvc_push_fails_and_says_what_to_set(workspace: Workspac
     assert rejected and all(str(r["x_ms_version"]) > ASH_MAX_API_VERSION for r in rejected)
 
 
+def test_a_refused_credential_in_plain_dvc_push_is_explained_with_what_to_run(workspace: Workspace) -> None:
+    ws = workspace
+    from tests.harness.servers import ACCOUNT_KEY
+
+    local = ws.root / ".dvc" / "config.local"
+    local.write_text(local.read_text().replace(ACCOUNT_KEY, "d3Jvbmcta2V5LW9mLXRoZS1yaWdodC1zaGFwZQ=="))
+    write_data(ws.root, files=2)
+    ws.dvc_add()
+
+    result = ws.run("dvc", "push", check=False)
+
+    assert result.returncode != 0
+    assert "refused the credential (403" in result.stderr and "edge-train data doctor" in result.stderr
+
+
 def test_the_pin_can_be_turned_off_for_a_process_with_an_environment_variable(workspace: Workspace) -> None:
     ws = workspace
     write_data(ws.root, files=2)
