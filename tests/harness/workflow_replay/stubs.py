@@ -36,13 +36,13 @@ def checkout(replay: Replay, with_: Mapping[str, str], env: Mapping[str, str]) -
         box.own(ws.parent)
         box.git("init", "-q", str(ws))
         box.git("remote", "add", "origin", str(box.origin), cwd=ws)
+    box.clean_workspace()  # what the last replay left, before this checkout fetches
     for ref in box.git("for-each-ref", "--format=%(refname)", "refs/remotes", "refs/tags", cwd=ws).split():
         box.git("update-ref", "-d", ref, cwd=ws)
     if str(with_.get("fetch-depth", "1")) == "0":
         box.git("fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=ws)
     box.git("fetch", "-q", "--no-tags", "origin", f"+{event.ref}:refs/remotes/origin/checkout-target", cwd=ws)
     box.git("checkout", "-q", "--force", "--detach", event.sha, cwd=ws)
-    box.clean_workspace()
     if event.ref.startswith("refs/heads/"):
         branch = event.ref.removeprefix("refs/heads/")
         box.git("checkout", "-q", "--force", "-B", branch, event.sha, cwd=ws)
