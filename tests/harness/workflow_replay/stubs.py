@@ -11,11 +11,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,12 +141,3 @@ def edge_job_stub(
         return 0, f"edge job (stub) returned {', '.join(sorted(returned))}"
 
     return edge_job
-
-
-def interpreter_builds() -> list[str]:
-    """The Python 3.11 builds on this machine a replay can use (Debian's, and this venv's base)."""
-    found = []
-    for candidate in ("/usr/bin/python3.11", getattr(sys, "_base_executable", "")):
-        if candidate and os.access(candidate, os.X_OK) and candidate not in found:
-            found.append(candidate)
-    return found
