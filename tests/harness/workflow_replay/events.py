@@ -9,7 +9,7 @@ same-repository one only in `pull_request.head.repo`, as on GitHub.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 REPOSITORY = "edge-org/edge-train"
@@ -38,7 +38,6 @@ class Event:
     sha: str
     head_ref: str = ""
     base_ref: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def inputs(self) -> dict[str, Any]:

@@ -117,9 +117,16 @@ class Sandbox:
             raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr[-2000:]}")
         return result
 
+    def _git_env(self) -> dict[str, str]:
+        return {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(self.home),
+            "GIT_TERMINAL_PROMPT": "0",
+            "LANG": "C.UTF-8",
+        }
+
     def git(self, *args: str, cwd: Path | None = None) -> str:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "GIT_TERMINAL_PROMPT": "0", "LANG": "C.UTF-8"}
-        return self.run(["git", *args], env, cwd or self.base).stdout.strip()
+        return self.run(["git", *args], self._git_env(), cwd or self.base).stdout.strip()
 
     def publish(self, checkout: Path, refs: Mapping[str, str]) -> None:
         """Make the bare origin hold `refs` (ref name → commit of `checkout`), like the GitHub repository.
@@ -147,6 +154,19 @@ class Sandbox:
         """A fresh clone's tree: every file not in git removed, except the virtual environment."""
         if not (self.workspace / ".git").is_dir():
             return
+        if self.run(
+            ["git", "rev-parse", "-q", "--verify", "HEAD"], self._git_env(), self.workspace, check=False
+        ).returncode:
+            return  # nothing checked out yet
+        storage = self.workspace / ".edge-train" / "buildah"
+        if (
+            storage.exists()
+        ):  # rootless buildah's files belong to sub-ids: only root or its namespace may delete
+            if self.is_root_lab:
+                shutil.rmtree(storage)
+            else:
+                env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home)}
+                self.run(["buildah", "unshare", "rm", "-rf", str(storage)], env, self.base)
         excludes = [arg for name in keep for arg in ("-e", name)]
         self.git("clean", "-ffdxq", *excludes, cwd=self.workspace)
         self.git("reset", "-q", "--hard", cwd=self.workspace)

@@ -11,11 +11,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,13 +34,13 @@ def checkout(replay: Replay, with_: Mapping[str, str], env: Mapping[str, str]) -
         box.own(ws.parent)
         box.git("init", "-q", str(ws))
         box.git("remote", "add", "origin", str(box.origin), cwd=ws)
+    box.clean_workspace()  # what the last replay left, before this checkout fetches
     for ref in box.git("for-each-ref", "--format=%(refname)", "refs/remotes", "refs/tags", cwd=ws).split():
         box.git("update-ref", "-d", ref, cwd=ws)
     if str(with_.get("fetch-depth", "1")) == "0":
         box.git("fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*", cwd=ws)
     box.git("fetch", "-q", "--no-tags", "origin", f"+{event.ref}:refs/remotes/origin/checkout-target", cwd=ws)
     box.git("checkout", "-q", "--force", "--detach", event.sha, cwd=ws)
-    box.clean_workspace()
     if event.ref.startswith("refs/heads/"):
         branch = event.ref.removeprefix("refs/heads/")
         box.git("checkout", "-q", "--force", "-B", branch, event.sha, cwd=ws)
@@ -143,12 +141,3 @@ def edge_job_stub(
         return 0, f"edge job (stub) returned {', '.join(sorted(returned))}"
 
     return edge_job
-
-
-def interpreter_builds() -> list[str]:
-    """The Python 3.11 builds on this machine a replay can use (Debian's, and this venv's base)."""
-    found = []
-    for candidate in ("/usr/bin/python3.11", getattr(sys, "_base_executable", "")):
-        if candidate and os.access(candidate, os.X_OK) and candidate not in found:
-            found.append(candidate)
-    return found

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -83,9 +84,15 @@ def repo(tmp_path_factory: pytest.TempPathFactory, registry: str) -> Path:
     return clone
 
 
+def release(repo: Path) -> SimpleNamespace:
+    """What train.yml runs after training: push the image, then tag the version with its digest."""
+    pushed, tagged = edge_train(repo, "push"), edge_train(repo, "version")
+    return SimpleNamespace(stdout=pushed.stdout + tagged.stdout, stderr=pushed.stderr + tagged.stderr)
+
+
 @pytest.fixture(scope="module")
-def first_push(repo: Path) -> subprocess.CompletedProcess:
-    return edge_train(repo, "push")
+def first_push(repo: Path) -> SimpleNamespace:
+    return release(repo)
 
 
 def remote(registry: str, tag: str = "v1.0.0") -> dict:
@@ -173,6 +180,10 @@ def test_the_release_registers_versions_and_pushes_with_oci_annotations(
     assert "registered breast-cancer-classifier version 1" in first_push.stdout
     assert f"tagged {NAME}@v1.0.0" in first_push.stdout
     assert f"pushed {registry}/{IMAGE}:v1.0.0" in first_push.stdout
+    tag_message = subprocess.run(
+        ["git", "tag", "-l", "-n99", f"{NAME}@v1.0.0"], cwd=repo, capture_output=True, text=True
+    ).stdout
+    assert f"image_digest: {remote(registry)['Digest']}" in tag_message, "the tag records the pushed image"
     labels = remote(registry)["Labels"]
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
@@ -211,7 +222,7 @@ def test_the_image_reports_its_lineage(repo: Path, scoring_url: str) -> None:
 def test_releasing_the_same_commit_again_creates_nothing(repo: Path, first_push, registry: str) -> None:
     digest = remote(registry)["Digest"]
     tags = subprocess.run(["git", "tag"], cwd=repo, capture_output=True, text=True).stdout
-    again = edge_train(repo, "push")
+    again = release(repo)
     assert "already version 1" in again.stdout
     assert f"already {NAME}@v1.0.0" in again.stdout
     assert "it already holds this image" in again.stdout

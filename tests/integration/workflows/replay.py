@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -115,7 +114,3 @@ def edge_seams(edge: Path) -> dict:
         "Train on the edge compute through Azure ML (only metrics come back)": stub,
         "Train on the edge compute through Azure ML and wait": stub,
     }
-
-
-def remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,41 @@
+"""The model's identity is its bytes; a run's own outputs never make the tree 'uncommitted'."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ml.lineage import content_hash, uncommitted_inputs
+
+
+def test_the_identity_changes_with_any_byte_and_any_name_and_nothing_else(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "MLmodel").write_text("flavors: {}\n")
+    (model / "model.skops").write_bytes(b"weights")
+    first = content_hash(model)
+    assert content_hash(model) == first
+    (model / "model.skops").write_bytes(b"weightz")
+    assert content_hash(model) != first
+    (model / "model.skops").write_bytes(b"weights")
+    (model / "model.skops").rename(model / "other.skops")
+    assert content_hash(model) != first
+
+
+def git(root: Path, *args: str) -> None:
+    identity = ["-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run(["git", *identity, *args], cwd=root, check=True, capture_output=True)
+
+
+def test_a_runs_outputs_are_not_uncommitted_inputs_but_code_and_params_are(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    for name in ("dvc.lock", "params.yaml", "reports/metrics.json"):
+        (tmp_path / name).write_text("a\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "trained")
+    (tmp_path / "dvc.lock").write_text("b\n")
+    (tmp_path / "reports" / "metrics.json").write_text("b\n")
+    assert uncommitted_inputs(tmp_path) == []
+    (tmp_path / "params.yaml").write_text("b\n")
+    assert uncommitted_inputs(tmp_path) == ["params.yaml"]
