@@ -1,0 +1,83 @@
+"""Time and peak memory of one command, measured in a wrapper process of its own.
+
+`getrusage(RUSAGE_CHILDREN)` is cumulative for the calling process, so each measured command runs under a
+fresh wrapper whose children are only that command's process tree: its `ru_maxrss` is the peak resident
+memory of the largest process in the tree (for a pipeline, the heaviest step).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_WRAPPER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+seconds = time.perf_counter() - start
+peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+tail = done.stderr[-2000:] if done.returncode else ""
+print(json.dumps({"code": done.returncode, "seconds": seconds, "peak_kib": peak_kib, "stderr": tail}))
+"""
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    peak_mib: float
+
+
+def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
+    """Run `command` once (in `env`, or this process's environment); raise with its stderr if it fails."""
+    result = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    if report["code"] != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {report['code']}:\n{report['stderr']}")
+    return Sample(report["seconds"], report["peak_kib"] / 1024)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Medians of repeated alternating pairs, and the median of the per-pair ratios."""
+
+    baseline: Sample
+    measured: Sample
+    ratio: float
+    pairs: int
+
+
+def alternating_pairs(baseline: Callable[[], Sample], measured: Callable[[], Sample], pairs: int) -> Paired:
+    """Run baseline and measured in alternating order, so drift in machine load hits both sides alike."""
+    base, meas = [], []
+    for index in range(pairs):
+        order = (baseline, measured) if index % 2 == 0 else (measured, baseline)
+        first, second = (side() for side in order)
+        b, m = (first, second) if index % 2 == 0 else (second, first)
+        base.append(b)
+        meas.append(m)
+
+    def median(samples: list[Sample]) -> Sample:
+        return Sample(
+            statistics.median(s.seconds for s in samples), statistics.median(s.peak_mib for s in samples)
+        )
+
+    ratio = statistics.median(m.seconds / b.seconds for b, m in zip(base, meas, strict=True))
+    return Paired(median(base), median(meas), ratio, pairs)
+
+
+def smoke() -> bool:
+    """`EDGE_TRAIN_BENCH_SMOKE=1`: tiny sizes, one pair — the CI check that the benchmark code works."""
+    return os.environ.get("EDGE_TRAIN_BENCH_SMOKE") == "1"
