@@ -78,6 +78,26 @@ def test_fetch_pulls_the_tracked_data_into_the_output_without_git(
     assert all(
         (out / p).read_bytes() == (remote_with_data / "data" / "raw" / p).read_bytes() for p in expected
     )
+    pulled = [snapshot / "data" / "raw" / p for p in expected]
+    assert all(path.stat().st_nlink > 1 or reflinks_work(path.parent) for path in pulled), (
+        "the job's workspace holds a second copy of the cache (cache.type not overridden)"
+    )
+
+
+def reflinks_work(folder: Path) -> bool:
+    """Whether `folder`'s file system clones files (then DVC links by reflink, and st_nlink stays 1)."""
+    from dvc_objects.fs.system import reflink
+
+    source, clone = folder / ".reflink-probe", folder / ".reflink-probe-clone"
+    source.write_bytes(b"x")
+    try:
+        reflink(str(source), str(clone))
+        return True
+    except OSError:
+        return False
+    finally:
+        source.unlink()
+        clone.unlink(missing_ok=True)
 
 
 def test_fetch_can_pull_from_a_folder_the_job_mounted(remote_with_data: Path, tmp_path: Path) -> None:
