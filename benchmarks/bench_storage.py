@@ -16,7 +16,7 @@ first in even pairs, DVC first in odd ones), so a change in the load of a shared
 alike; the ratio is the median of the per-pair ratios, which are listed too. Every push pair writes to a
 new container on each side (a second push to the same one would find everything there and send nothing);
 every pull pair downloads the last push into an empty cache and workspace, once as `dvc pull` runs on a
-developer's machine and once with the links the edge job uses (ml/data/fetch.py). Sizes:
+developer's machine and once with the links the edge job uses (ml.dvc.READ_ONLY_CACHE_TYPE). Sizes:
 EDGE_TRAIN_BENCH_SMALL_FILES (default 5000) files of 16 KiB, EDGE_TRAIN_BENCH_BIG_MB (default 200),
 EDGE_TRAIN_BENCH_PAIRS (default 3; 1 with EDGE_TRAIN_BENCH_SMOKE=1).
 """
@@ -179,11 +179,11 @@ class DvcSide:
         return self.traced(self.pull_spans, "pull")
 
     def pull_linked(self) -> Sample:
-        """`dvc pull` with the link types the edge job sets (ml.data.fetch), set outside the timing."""
-        from ml.data.fetch import JOB_CACHE_TYPE
+        """`dvc pull` with the link types the edge job uses (ml.dvc.READ_ONLY_CACHE_TYPE), set untimed."""
+        from ml.dvc import READ_ONLY_CACHE_TYPE
 
         config = ["dvc", "config", "--local", "cache.type"]
-        subprocess.run([*config, JOB_CACHE_TYPE], cwd=self.root, env=child_env(), check=True)
+        subprocess.run([*config, READ_ONLY_CACHE_TYPE], cwd=self.root, env=child_env(), check=True)
         try:
             return self.pull()
         finally:
@@ -349,7 +349,7 @@ def report(
         f"gate fed the same data (Azurite slows down as it fills). Medians of {PAIRS} alternating pairs; "
         "the ratio is the median of the per-pair ratios (listed in brackets). The edge job's pull is "
         "`dvc pull` with the `cache.type` the job sets in memory (links from the cache instead of a second "
-        "copy; ml/data/fetch.py), against its own baseline downloads. Goal: ratio ≤ 1.5.",
+        "copy; `READ_ONLY_CACHE_TYPE` in ml/dvc.py), against its own baseline downloads. Goal: ratio ≤ 1.5.",
         "",
         "| data | DVC push | baseline upload | push ratio | DVC pull | baseline download | pull ratio "
         "| DVC pull, edge job's links | its ratio | DVC / baseline peak memory (pull) |",

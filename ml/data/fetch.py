@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 from ml.config import load_settings
-from ml.dvc import prepare_environment
+from ml.dvc import READ_ONLY_CACHE_TYPE, prepare_environment
 from ml.errors import EdgeTrainError
 from ml.paths import RAW_DATA_DIR
 
@@ -55,13 +55,6 @@ def storage_connection_string(root: Path) -> str | None:
     return None
 
 
-# The job only reads what it pulls, from a snapshot thrown away afterwards, so the workspace can share the
-# cache's bytes: DVC's default (reflink, else copy) writes every file a second time on ext4, the cost that
-# kept a pull of thousands of small files over 1.5x the raw SDK. On a developer's machine a hardlinked file
-# is read-only until `dvc unprotect`, which is why this is not the repository's default (docs/data.md §5).
-JOB_CACHE_TYPE = "reflink,hardlink,copy"
-
-
 def dvc_overrides(remote_url: str | None) -> dict:
     """DVC config applied in memory only: no git in the snapshot, links instead of copies from the cache,
     and optionally a remote given by the job.
@@ -69,7 +62,7 @@ def dvc_overrides(remote_url: str | None) -> dict:
     `--remote-url` lets the job hand DVC a folder Azure ML mounted from the edge datastore: the datastore's
     credential then stays in the workspace and never enters the container.
     """
-    config: dict = {"core": {"no_scm": True}, "cache": {"type": JOB_CACHE_TYPE}}
+    config: dict = {"core": {"no_scm": True}, "cache": {"type": READ_ONLY_CACHE_TYPE}}
     if remote_url:
         config["core"]["remote"] = "job"
         config["remote"] = {"job": {"url": remote_url}}
