@@ -19,6 +19,12 @@ from ml.errors import EdgeTrainError
 if TYPE_CHECKING:
     from dvc.repo import Repo
 
+# `cache.type` for a consumer that only reads what it pulls, into a workspace thrown away afterwards (the edge
+# job): links from the cache instead of DVC's default (reflink, else copy), which on ext4 writes every file a
+# second time, the cost that kept a pull of thousands of small files over 1.5x the raw SDK. Not for a
+# developer's workspace: a hardlinked file is read-only until `dvc unprotect` (docs/data.md §5).
+READ_ONLY_CACHE_TYPE = "reflink,hardlink,copy"
+
 
 def prepare_environment() -> None:
     """Put this venv's scripts first on PATH, so `python -m ml.steps.*` in dvc.yaml is our Python."""

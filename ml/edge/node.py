@@ -193,6 +193,7 @@ def storage_config(root: Path, remote: str | None) -> tuple[dict[str, Any], str 
     """(in-memory DVC config, connection string or None, remote URL) for this node."""
     from dvc.config import Config
 
+    from ml.dvc import READ_ONLY_CACHE_TYPE
     from ml.edge.credential import read_secret, vault_settings
 
     config = Config(dvc_dir=str(root / ".dvc"))
@@ -203,7 +204,11 @@ def storage_config(root: Path, remote: str | None) -> tuple[dict[str, Any], str 
             f".dvc/config: no DVC remote named {name!r} in the snapshot",
             hint="run `edge-train data remote set` and commit .dvc/config (the credential stays out of it)",
         )
-    overrides: dict[str, Any] = {"core": {"no_scm": True, "remote": name}}
+    # The pod only reads what it pulls and writes new files: link from the cache instead of copying.
+    overrides: dict[str, Any] = {
+        "core": {"no_scm": True, "remote": name},
+        "cache": {"type": READ_ONLY_CACHE_TYPE},
+    }
     vault = vault_settings()
     conn_str = read_secret(*vault) if vault else None
     if url.startswith("azure://"):
