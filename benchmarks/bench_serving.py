@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.paths import MODEL_DIR
-from ml.steps.schema import FEATURES
+from ml.steps.schema import load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = {1: 400, 1000: 60}
@@ -49,8 +49,8 @@ def _wait(port: int, process: subprocess.Popen, seconds: float = 120) -> bool:
 
 def _latencies(port: int, rows: int) -> list[float]:
     rng = np.random.default_rng(rows)
-    data = rng.uniform(0.01, 30, size=(rows, len(FEATURES))).round(4).tolist()
-    body = json.dumps({"dataframe_split": {"columns": list(FEATURES), "data": data}})
+    data = rng.uniform(0.01, 30, size=(rows, len(load_schema().names))).round(4).tolist()
+    body = json.dumps({"dataframe_split": {"columns": load_schema().names, "data": data}})
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     timings = []
     for i in range(ROUNDS[rows] + 10):

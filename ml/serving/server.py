@@ -1,8 +1,9 @@
 """The scoring server inside the model image: MLflow's REST contract on the standard library.
 
 It is copied into the image on its own (it imports nothing from `ml`), so the image needs only numpy and the
-model's runtimes: onnxruntime for the ONNX model, scikit-learn + skops for the native one (no pandas, no
-MLflow: `signature.json`, written at packaging time, says which file and which types to load).
+model's runtimes: onnxruntime for the ONNX model, scikit-learn + skops + pandas for the native one (its
+pipeline selects columns by name; no MLflow: `signature.json`, written at packaging time, says which file,
+which types to load and each column's kind).
 Endpoints follow `mlflow models serve`, so clients written for MLflow work unchanged:
 
 - `GET /ping` → 200 when the model is loaded
@@ -18,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import warnings
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,11 +32,14 @@ class BadRequest(ValueError):
 
 
 class Scorer:
-    """Loads one model flavour and turns a column-ordered float matrix into predicted labels."""
+    """Loads one model flavour; turns rows of raw columns (numbers, booleans, categories) into predictions."""
 
     def __init__(self, model_root: Path, flavor: str | None = None) -> None:
         signature = json.loads((model_root / "signature.json").read_text())
         self.columns: list[str] = signature["columns"]
+        self.categorical: list[bool] = [k == "categorical" for k in signature.get("kinds", [])] or [
+            False
+        ] * len(self.columns)
         self.lineage: dict[str, Any] = json.loads((model_root / "lineage.json").read_text())
         onnx_path = model_root / "model.onnx"
         self.flavor = flavor or ("onnx" if onnx_path.is_file() else "native")
@@ -46,7 +49,7 @@ class Scorer:
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1
             self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-            self._input = self._session.get_inputs()[0].name
+            self._inputs = [i.name for i in self._session.get_inputs()]
         elif self.flavor == "native":
             import skops.io
 
@@ -55,19 +58,26 @@ class Scorer:
         else:
             raise ValueError(f"EDGE_TRAIN_FLAVOR must be onnx or native, not {self.flavor!r}")
 
-    def predict(self, matrix) -> list:
+    def predict(self, columns: list) -> list:
+        """Predicted labels (classifiers) or values (regressors) for column arrays in the model's order."""
         if self.flavor == "onnx":
-            labels = self._session.run(
-                [self._session.get_outputs()[0].name], {self._input: matrix.astype("float32")}
-            )[0]
+            feed = {
+                name: column.reshape(-1, 1) if cat else column.astype("float32").reshape(-1, 1)
+                for name, column, cat in zip(self._inputs, columns, self.categorical, strict=True)
+            }
+            predictions = self._session.run([self._session.get_outputs()[0].name], feed)[0]
         else:
-            with warnings.catch_warnings():  # fitted on named columns; `matrix` has them in the same order
-                warnings.filterwarnings("ignore", message="X does not have valid feature names")
-                labels = self._model.predict(matrix)
-        return labels.tolist()
+            import pandas as pd
 
-    def matrix(self, payload: object):
-        """The request's rows as a float64 matrix with columns in the model's order."""
+            frame = pd.DataFrame(dict(zip(self.columns, columns, strict=True)))
+            predictions = self._model.predict(frame)
+        return predictions.ravel().tolist()
+
+    def matrix(self, payload: object) -> list:
+        """The request's rows as one array per column in the model's order: float64, or text for categories.
+
+        A missing number is NaN and a missing category "" (the model imputes them as in training).
+        """
         import numpy as np
 
         if not isinstance(payload, dict):
@@ -87,12 +97,17 @@ class Scorer:
         missing = sorted({c for row in rows for c in self.columns if c not in row})
         if missing:
             raise BadRequest(f"missing columns: {', '.join(missing)}")
-        try:
-            return np.array([[row[c] for c in self.columns] for row in rows], dtype=np.float64).reshape(
-                len(rows), len(self.columns)
-            )
-        except (TypeError, ValueError) as exc:
-            raise BadRequest(f"every feature must be a number: {exc}") from None
+        arrays = []
+        for name, cat in zip(self.columns, self.categorical, strict=True):
+            values = [row[name] for row in rows]
+            if cat:
+                arrays.append(np.array(["" if v is None else str(v) for v in values], dtype=object))
+                continue
+            try:
+                arrays.append(np.array([np.nan if v is None else v for v in values], dtype=np.float64))
+            except (TypeError, ValueError) as exc:
+                raise BadRequest(f"feature {name!r} must be a number: {exc}") from None
+        return arrays
 
 
 def make_handler(scorer: Scorer) -> type[BaseHTTPRequestHandler]:

@@ -55,7 +55,15 @@ def test_the_header_says_generated_and_from_what(repo: Path) -> None:
 
 def test_hyperparameters_become_dvc_params_and_templated_values(repo: Path) -> None:
     train = stages(repo)["train"]
-    assert train["params"] == ["train.C", "train.max_iter", "train.solver"]
+    assert train["params"] == [
+        "train.estimator",
+        "train.C",
+        "train.max_iter",
+        "train.solver",
+        "train.n_estimators",
+        "train.max_depth",
+        "train.seed",
+    ]
     assert "--C ${train.C} --max-iter ${train.max_iter} --solver ${train.solver}" in train["cmd"]
 
 
@@ -72,6 +80,8 @@ def test_deps_are_upstream_outputs_step_modules_and_the_yaml(repo: Path) -> None
         "artifacts/model",
         "ml/steps/evaluate.py",
         "ml/steps/schema.py",
+        "ml/steps/schema.yaml",
+        "ml/steps/tables.py",
         "components/evaluate.yml",
         "pipelines/train.yml",
     ]
@@ -122,7 +132,11 @@ def test_compile_refuses_a_pipeline_with_errors_and_writes_nothing(repo: Path) -
 
 
 def test_step_code_is_the_module_and_what_it_imports_from_its_package() -> None:
-    assert step_sources(REPO_ROOT, "ml.steps.prepare") == ["ml/steps/prepare.py", "ml/steps/schema.py"]
+    assert step_sources(REPO_ROOT, "ml.steps.prepare") == [
+        "ml/steps/prepare.py",
+        "ml/steps/schema.py",
+        "ml/steps/tables.py",
+    ]
 
 
 def test_the_pre_commit_hook_fails_on_a_stale_dvc_yaml(repo: Path) -> None:
