@@ -41,4 +41,21 @@ def open_repo(root: Path) -> Iterator[Repo]:
         with Repo(str(root)) as repo:
             yield repo
     except DvcException as exc:
-        raise EdgeTrainError(f"DVC: {exc}", hint="fix what DVC reports, then run the command again") from None
+        raise EdgeTrainError(
+            f"DVC: {describe(exc)}", hint="fix what DVC reports, then run the command again"
+        ) from None
+
+
+def describe(exc: BaseException) -> str:
+    """DVC's message with the causes it wraps: "failed to reproduce 'evaluate'" alone says nothing of why
+    (the cause names the command that failed and its exit code, or the missing file)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = " ".join(str(current).split())
+        if text and text not in parts:
+            parts.append(text)
+        current = current.__cause__ or current.__context__
+    return ": ".join(parts)
