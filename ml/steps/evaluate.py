@@ -37,16 +37,6 @@ PLOTS: dict[Task, dict[str, str]] = {
 }
 """The plot files `evaluate` writes for each task, with the `dvc plots` options `pipeline compile` wires."""
 
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mape"})
-"""Metrics where a smaller value is the better model (the report and the gate read this)."""
-
-DEFAULT_GATE: dict[Task, dict[str, dict[str, float]]] = {
-    "binary": {"roc_auc": {"max_drop": 0.01}, "f1": {"max_drop": 0.02}},
-    "multiclass": {"f1_macro": {"max_drop": 0.02}, "accuracy": {"max_drop": 0.02}},
-    "regression": {"r2": {"max_drop": 0.02}},
-}
-"""The quality gate when params.yaml has no `gate:` section: no worse than the base branch."""
-
 
 def compute_metrics(schema: Schema, y_true: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict:
     """The task's metrics; `scores` are class probabilities (columns in `schema.classes` order) or values."""

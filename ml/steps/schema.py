@@ -29,6 +29,18 @@ Task = Literal["binary", "multiclass", "regression"]
 Kind = Literal["numeric", "boolean", "categorical"]
 
 
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae", "mape"})
+"""Metrics `evaluate` writes where a smaller value is the better model (the report and the gate read this)."""
+
+DEFAULT_GATE: dict[str, dict[str, dict[str, float]]] = {
+    "binary": {"roc_auc": {"max_drop": 0.01}, "f1": {"max_drop": 0.02}},
+    "multiclass": {"f1_macro": {"max_drop": 0.02}, "accuracy": {"max_drop": 0.02}},
+    "regression": {"r2": {"max_drop": 0.02}},
+}
+"""The quality gate per task when params.yaml has no `gate:` section: not worse than the base branch
+(`max_drop` is a fall for higher-is-better metrics and a rise for those in LOWER_IS_BETTER)."""
+
+
 @dataclass(frozen=True)
 class Feature:
     name: str

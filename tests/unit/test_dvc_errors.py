@@ -1,4 +1,4 @@
-"""A failed DVC command says why: DVC wraps the cause ("exited with 1", the missing file) in a bare summary."""
+"""A failed DVC command says why: DVC wraps the cause ("exited with 1") in a bare summary."""
 
 from __future__ import annotations
 
