@@ -195,8 +195,11 @@ def main(
         known = list(fitted.classes_)
         scores = scores[:, [known.index(c) for c in schema.classes]]
     results = compute_metrics(schema, y_true, scores, threshold)
-    for name, rows in compute_plots(schema, y_true, scores, threshold).items():
+    written = compute_plots(schema, y_true, scores, threshold)
+    for name, rows in written.items():
         atomic_write_text(plots / name, json.dumps(rows, indent=1) + "\n")
+    for stale in set(plots.glob("*.json")) - {plots / name for name in written}:
+        stale.unlink()  # another task's plot (the task changed): DVC and the report must not show it
     atomic_write_text(metrics, json.dumps(results, indent=2, sort_keys=True) + "\n")
     flat = {k: v for k, v in results.items() if isinstance(v, float)}
     params = {"threshold": threshold} if schema.task == "binary" else {}
