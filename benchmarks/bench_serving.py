@@ -99,7 +99,7 @@ def run() -> str:
     results: dict[str, dict[int, tuple[float, float]] | str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = Path(tmp) / "model.onnx"
-        onnx_path.write_bytes(convert(load_native_model(ROOT / MODEL_DIR)))
+        onnx_path.write_bytes(convert(load_native_model(ROOT / MODEL_DIR), load_schema()))
         context = write_context(ROOT, {"model": "bench"}, onnx_path, target=Path(tmp) / "image")
         for flavor in ("native", "onnx"):
             port = _free_port()
