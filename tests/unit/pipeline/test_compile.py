@@ -88,6 +88,9 @@ def test_deps_are_upstream_outputs_step_modules_and_the_yaml(repo: Path) -> None
 
 
 def test_outputs_keep_the_paths_ml_paths_uses_and_metrics_stay_in_git(repo: Path) -> None:
+    from tests.harness.schemas import SCHEMAS, write_schema
+
+    write_schema(repo / "ml" / "steps", SCHEMAS["binary"])  # a classifier's plots, whatever this fork's task
     compiled = stages(repo)
     assert compiled["prepare"]["outs"] == ["artifacts/prepared"]
     assert compiled["train"]["outs"] == ["artifacts/model"]
@@ -95,6 +98,16 @@ def test_outputs_keep_the_paths_ml_paths_uses_and_metrics_stay_in_git(repo: Path
     assert compiled["evaluate"]["plots"][0] == {
         "reports/plots/roc.json": {"x": "fpr", "y": "tpr", "cache": False}
     }
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_the_plots_wired_are_the_files_evaluate_writes_for_the_task(repo: Path, task: str) -> None:
+    from ml.steps.evaluate import PLOTS
+    from tests.harness.schemas import SCHEMAS, write_schema
+
+    write_schema(repo / "ml" / "steps", SCHEMAS[task])
+    plots = [next(iter(entry)) for entry in stages(repo)["evaluate"]["plots"]]
+    assert plots == [f"reports/plots/{name}" for name in PLOTS[task]]
 
 
 def test_an_output_without_a_local_path_tag_goes_under_artifacts(repo: Path) -> None:
