@@ -22,7 +22,7 @@ import numpy as np
 
 from benchmarks.measure import smoke
 from ml.paths import MODEL_DIR
-from ml.steps.schema import FEATURES
+from ml.steps.schema import load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = {1: 20, 1000: 5} if smoke() else {1: 400, 1000: 60}
@@ -50,8 +50,8 @@ def _wait(port: int, process: subprocess.Popen, seconds: float = 120) -> bool:
 
 def _latencies(port: int, rows: int) -> list[float]:
     rng = np.random.default_rng(rows)
-    data = rng.uniform(0.01, 30, size=(rows, len(FEATURES))).round(4).tolist()
-    body = json.dumps({"dataframe_split": {"columns": list(FEATURES), "data": data}})
+    data = rng.uniform(0.01, 30, size=(rows, len(load_schema().names))).round(4).tolist()
+    body = json.dumps({"dataframe_split": {"columns": load_schema().names, "data": data}})
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     timings = []
     for i in range(ROUNDS[rows] + 10):
@@ -100,7 +100,7 @@ def run() -> str:
     results: dict[str, dict[int, tuple[float, float]] | str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = Path(tmp) / "model.onnx"
-        onnx_path.write_bytes(convert(load_native_model(ROOT / MODEL_DIR)))
+        onnx_path.write_bytes(convert(load_native_model(ROOT / MODEL_DIR), load_schema()))
         context = write_context(ROOT, {"model": "bench"}, onnx_path, target=Path(tmp) / "image")
         for flavor in ("native", "onnx"):
             port = _free_port()

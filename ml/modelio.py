@@ -14,26 +14,43 @@ from typing import Any
 
 import pandas as pd
 
-from ml.steps.schema import FEATURES
+from ml.steps.schema import Schema
 
 
-def synthetic_example(rows: int = 2) -> pd.DataFrame:
-    """Rows of the right columns and dtypes whose values are made up, so the model stores no patient."""
-    return pd.DataFrame([[float(i + 1)] * len(FEATURES) for i in range(rows)], columns=list(FEATURES))
+def synthetic_example(schema: Schema, rows: int = 2) -> pd.DataFrame:
+    """Rows of the right columns and dtypes whose values are made up, so the model stores no real row."""
+    columns = {}
+    for feature in schema.features:
+        if feature.kind == "categorical":
+            known = feature.categories or ("a",)
+            columns[feature.name] = [known[i % len(known)] for i in range(rows)]
+        else:
+            columns[feature.name] = [
+                float((i + 1) % 2 if feature.kind == "boolean" else i + 1) for i in range(rows)
+            ]
+    return pd.DataFrame(columns)
 
 
-def save_mlflow_model(model, path: Path) -> None:
+def model_output(model, frame: pd.DataFrame):
+    """What the model answers: class probabilities for a classifier, the predicted values for a regressor."""
+    return model.predict_proba(frame) if hasattr(model, "predict_proba") else model.predict(frame)
+
+
+def save_mlflow_model(model, path: Path, schema: Schema) -> None:
     """Save `model` to `path` (replaced if present) as an MLflow sklearn model.
 
     `pip_requirements` is given explicitly: inferring it imports the model in a subprocess and costs ~20 s.
+    The skops types to trust are exactly those of the model we just fitted (a forest or an imputer holds
+    NumPy dtypes skops does not trust by default), so loading trusts nothing a tampered file adds.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow.sklearn
     import sklearn
+    import skops.io
     from mlflow.models import infer_signature
 
-    example = synthetic_example()
-    signature = infer_signature(example, model.predict_proba(example))
+    example = synthetic_example(schema)
+    signature = infer_signature(example, model_output(model, example))
     if path.exists():
         shutil.rmtree(path)
     mlflow.sklearn.save_model(
@@ -42,6 +59,7 @@ def save_mlflow_model(model, path: Path) -> None:
         signature=signature,
         input_example=example,
         pip_requirements=[f"mlflow=={mlflow.__version__}", f"scikit-learn=={sklearn.__version__}", "skops"],
+        skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(model)),
     )
     make_reproducible(path)
 

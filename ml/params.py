@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -128,3 +130,19 @@ def _check_gate_bounds(path: Path, gate: dict[str, GateRule]) -> None:
 def params_hash(root: Path) -> str:
     """A short content hash of params.yaml, recorded in model lineage."""
     return hashlib.sha256((root / PARAMS_FILE).read_bytes()).hexdigest()[:16]
+
+
+def split_input_name(name: str, params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """`train_max_iter` -> ("train", "max_iter"): the one reading of a `<section>_<key>` pipeline input.
+
+    The section is the longest params.yaml section that prefixes the name and holds the rest as a key, so
+    sections and keys may both contain underscores (`feature_eng_max_bins`). None when nothing matches.
+    """
+    matches = [
+        (section, name[len(section) + 1 :])
+        for section, values in params.items()
+        if isinstance(values, Mapping)
+        and name.startswith(f"{section}_")
+        and name[len(section) + 1 :] in values
+    ]
+    return max(matches, key=lambda match: len(match[0])) if matches else None

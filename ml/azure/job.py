@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ml.config import Settings
 from ml.errors import EdgeTrainError
 from ml.lineage import data_hash, git_commit
-from ml.params import load_params, params_hash
+from ml.params import load_params, params_hash, split_input_name
 from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR
 from ml.pipeline.residency import check_job
 
@@ -51,15 +51,16 @@ def pipeline_inputs(root: Path, declared: list[str], pipeline_file: Path) -> dic
     params = load_params(root).model_dump(exclude={"gate"})
     values: dict[str, Any] = {}
     for name in declared:
-        section, _, key = name.partition("_")
-        if section not in params or key not in params[section]:
+        found = split_input_name(name, params)
+        if found is None:
+            section, _, key = name.partition("_")
             known = ", ".join(f"{s}_{k}" for s, keys in params.items() for k in keys)
             raise EdgeTrainError(
                 f"{pipeline_file}: inputs.{name}: no params.yaml value {section}.{key} to fill it with",
                 hint=f"name pipeline inputs <params section>_<key> (known: {known}), or add {section}.{key} "
                 "to params.yaml and ml/steps/params.py",
             )
-        values[name] = params[section][key]
+        values[name] = params[found[0]][found[1]]
     return values
 
 

@@ -78,7 +78,16 @@ def submit(
 
 
 def init(
-    model_name: str = typer.Option("", help="registered model name"),
+    data: Path | None = typer.Option(
+        None, "--data", help="your table (CSV or Parquet): the fork trains on it (docs/own-data.md)"
+    ),
+    label: str = typer.Option("", help="with --data: the column to predict"),
+    task: str = typer.Option(
+        "auto", help="with --data: auto, binary, multiclass or regression (auto infers it from the label)"
+    ),
+    model_name: str = typer.Option(
+        "", help="names the registered model, the experiment, the image and the version tags"
+    ),
     subscription_id: str = typer.Option("", help="Azure subscription id"),
     tenant_id: str = typer.Option("", help="Entra ID tenant id"),
     client_id: str = typer.Option("", help="client id of the app registration GitHub Actions logs in as"),
@@ -96,7 +105,7 @@ def init(
     ),
     github_repo: str = typer.Option("", help="owner/name on GitHub (default: from the origin remote)"),
 ) -> None:
-    """Personalise this fork in edge-train.toml and print the OIDC and role commands to run once."""
+    """Adopt your table (--data, --label) and personalise this fork; print what to run and commit."""
     from ml import console
     from ml.azure.init import github_repo as origin_repo
     from ml.azure.init import oidc_commands, write_settings
@@ -105,6 +114,13 @@ def init(
     from ml.paths import repo_root
 
     root = repo_root()
+    azure_given = any(
+        (subscription_id, tenant_id, client_id, resource_group, workspace, compute, arc_cluster_id),
+    ) or any((storage_endpoint, container, acr, github_repo))
+    if data is not None:
+        _adopt(root, data, label, task, model_name)
+        if not azure_given:
+            return
     settings = write_settings(
         root,
         {
@@ -168,3 +184,40 @@ def doctor() -> None:
         raise EdgeTrainError(
             f"{failures} prerequisite(s) missing", hint="apply the fixes above, then run doctor again"
         )
+
+
+TASKS = ("auto", "binary", "multiclass", "regression")
+
+
+def _adopt(root: Path, data: Path, label: str, task: str, model_name: str) -> None:
+    from ml import console
+    from ml.data.adopt import adopt
+    from ml.errors import EdgeTrainError
+
+    if not label:
+        raise EdgeTrainError("--data needs --label", hint="pass --label <the column to predict>")
+    if task not in TASKS:
+        raise EdgeTrainError(f"--task {task!r}", hint=f"use one of: {', '.join(TASKS)}")
+    decision = adopt(root, data, label, task, model_name)
+    schema = decision.schema
+    classes = f", classes {list(schema.classes)}" if schema.classes else ""
+    console.done(f"{data.name}: {decision.rows} rows; task {schema.task} on label {schema.label!r}{classes}")
+    for feature in schema.features:
+        note = (
+            f" ({decision.missing[feature.name]} missing: imputed)"
+            if feature.name in decision.missing
+            else ""
+        )
+        console.info(f"{feature.kind:<12} {feature.name}{note}")
+    for name, why in decision.dropped.items():
+        console.warn(f"left out {name!r}: {why} (edit ml/steps/schema.yaml to keep it)")
+    for warning in decision.warnings:
+        console.warn(warning)
+    console.info(
+        "Wrote ml/steps/schema.yaml (edit it to override a choice), data/raw/, data.dvc, params.yaml gate."
+    )
+    console.info(
+        "Commit:  git add ml/steps/schema.yaml data.dvc params.yaml edge-train.toml pipelines/train.yml"
+    )
+    console.info("         git commit -m 'Train on my data'")
+    console.info("Then:    make run    (and `dvc push` to your data remote, docs/data.md)")

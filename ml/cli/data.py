@@ -33,7 +33,7 @@ def synth(
     out: Path = typer.Option(..., help="CSV file to write"),
     seed: int = typer.Option(0),
 ) -> None:
-    """Write synthetic rows with the example schema (no real row is copied): for benchmarks and tests."""
+    """Write synthetic rows of the schema in ml/steps/schema.yaml (no real row copied): benchmarks, tests."""
     from ml import console
     from ml.atomic import atomic_write_text
     from ml.cli.outputs import check_output_file

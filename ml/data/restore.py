@@ -85,24 +85,31 @@ def seed_example(repo: Repo, root: Path, pull_error: str) -> None:
     """Write the example export; keep it only if its hash is the one data.dvc records, then push it."""
     import shutil
 
-    from ml.data.example import export_example
+    from ml.data.example import export_example, is_example_schema
+    from ml.steps.schema import load_schema
 
     data_dvc = root / DATA_DVC
     recorded = data_dvc.read_text()
+    if not is_example_schema(load_schema()):
+        raise _not_in_remote(pull_error)
     export_example(root / RAW_DATA_DIR)
     repo.commit(DATA_DVC, force=True)  # hashes data/ into the cache; rewrites data.dvc if the hash differs
     if data_dvc.read_text() != recorded:
         data_dvc.write_text(recorded)
         shutil.rmtree(root / DATA_DIR)
-        raise EdgeTrainError(
-            f"{DATA_DVC} records data that is not in the DVC remote, and it is not the example data "
-            f"(dvc pull said: {' '.join(pull_error.split())})",
-            hint="configure the remote that holds your data (`edge-train data remote set`, docs/data.md) "
-            "and run `dvc pull`",
-        )
+        raise _not_in_remote(pull_error)
     remote = load_settings(root).data.local_remote
     repo.push(targets=[DATA_DVC], remote=remote)
     console.done(
         f"re-created the example data in {RAW_DATA_DIR}/ (hash matches {DATA_DVC}) "
         f"and pushed it to the '{remote}' DVC remote"
+    )
+
+
+def _not_in_remote(pull_error: str) -> EdgeTrainError:
+    return EdgeTrainError(
+        f"{DATA_DVC} records data that is not in the DVC remote, and it is not the example data "
+        f"(dvc pull said: {' '.join(pull_error.split())})",
+        hint="configure the remote that holds your data (`edge-train data remote set`, docs/data.md) "
+        "and run `dvc pull`",
     )

@@ -10,8 +10,12 @@ Rules (docs/pipeline.md has the long form):
   DVC-tracked path (locally the data is already there);
 - an output is written to the tag `edge_train.outputs.<o>.local_path`, else `artifacts/<node>/<o>`; the tag
   `edge_train.outputs.<o>.dvc` makes it `metrics` or `plots` (kept in git: `cache: false`), and
-  `edge_train.outputs.<o>.plot.<file>: x=.. y=..` declares one plot file of a plots folder;
-- deps: upstream outputs, the step's own modules (see `codedeps`), the component YAML and the pipeline YAML.
+  `edge_train.outputs.<o>.plot.<file>: x=.. y=..` declares one plot file of a plots folder (with
+  `tasks=a,b` only for those tasks of ml/steps/schema.yaml);
+- deps: upstream outputs, the step's own modules (see `codedeps`) and the data file beside a module of the
+  same name (`schema.py` reads `schema.yaml`), the component YAML and the pipeline YAML;
+- every hyperparameter is declared once, in ml/steps/params.py: compile refuses component or pipeline inputs
+  that disagree with it, and params.yaml keys that reach no step (see `declared`).
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from typing import Any
 import yaml
 
 from ml.errors import EdgeTrainError
+from ml.params import split_input_name
 from ml.pipeline.checks import check_pipeline
 from ml.pipeline.codedeps import command_module, step_sources
+from ml.pipeline.declared import declaration_errors
 from ml.pipeline.findings import raise_for_errors
 from ml.pipeline.graph import (
     LOCAL_OUTPUT_TAG,
@@ -64,10 +70,12 @@ def compile_file(root: Path, pipeline_file: Path, params: dict[str, Any]) -> str
     pipeline = read_pipeline(pipeline_file)
     raise_for_errors(check_files(documents(pipeline), root), f"cannot compile {_rel(root, pipeline_file)}")
     raise_for_errors(check_pipeline(pipeline, params), f"cannot compile {_rel(root, pipeline_file)}")
+    _raise_for_undeclared(root, pipeline, params)
+    task = _task(root)
     order, _ = topological_order(pipeline)
     local = _output_paths(pipeline)
     stages = {
-        name: _stage(root, pipeline, pipeline.nodes[name], local, params)
+        name: _stage(root, pipeline, pipeline.nodes[name], local, params, task)
         for name in order
         if LOCAL_OUTPUT_TAG not in _component(pipeline.nodes[name]).tags
     }
@@ -89,6 +97,26 @@ def compile_file(root: Path, pipeline_file: Path, params: dict[str, Any]) -> str
         allow_unicode=True,
     )
     return header + body
+
+
+def _raise_for_undeclared(root: Path, pipeline: Pipeline, params: dict[str, Any]) -> None:
+    from ml.steps.params import ModelParams
+
+    errors = declaration_errors(pipeline, ModelParams, params)
+    if errors:
+        raise EdgeTrainError(
+            f"cannot compile {_rel(root, Path(pipeline.doc.path))}: a hyperparameter disagrees with its "
+            f"declaration in ml/steps/params.py:\n  " + "\n  ".join(errors),
+            hint="make the YAML match the declaration (ml/steps/params.py is the source), then compile again",
+        )
+
+
+def _task(root: Path) -> str:
+    """The task in this checkout's ml/steps/schema.yaml (plots are wired for it)."""
+    from ml.steps.schema import SCHEMA_FILE, SCHEMA_PATH, load_schema
+
+    local = root / SCHEMA_PATH
+    return load_schema(local if local.is_file() else SCHEMA_FILE).task
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -119,12 +147,8 @@ def _output_paths(pipeline: Pipeline) -> dict[tuple[str, str], str]:
 
 def _param_key(name: str, params: dict[str, Any]) -> str | None:
     """`train_C` -> `train.C` when params.yaml has that key."""
-    for section, values in params.items():
-        if isinstance(values, dict) and name.startswith(f"{section}_"):
-            key = name.removeprefix(f"{section}_")
-            if key in values:
-                return f"{section}.{key}"
-    return None
+    found = split_input_name(name, params)
+    return f"{found[0]}.{found[1]}" if found else None
 
 
 def _scalar(value: object) -> str:
@@ -134,7 +158,12 @@ def _scalar(value: object) -> str:
 
 
 def _stage(
-    root: Path, pipeline: Pipeline, node: Node, local: dict[tuple[str, str], str], params: dict[str, Any]
+    root: Path,
+    pipeline: Pipeline,
+    node: Node,
+    local: dict[tuple[str, str], str],
+    params: dict[str, Any],
+    task: str,
 ) -> Stage:
     component = _component(node)
     values: dict[str, str] = {}
@@ -164,7 +193,7 @@ def _stage(
         values[f"outputs.{output}"] = local[(node.name, output)]
     step = component.tags.get(STEP_TAG) or component.command
     module = command_module(step)
-    code = step_sources(root, module) if module else []
+    code = _with_data_files(root, step_sources(root, module)) if module else []
     if not code:
         raise EdgeTrainError(
             f"job {node.name!r}: cannot tell which code its command runs",
@@ -181,8 +210,19 @@ def _stage(
         params=used_params,
     )
     for output in component.outputs:
-        _add_output(stage, component, output, local[(node.name, output)])
+        _add_output(stage, component, output, local[(node.name, output)], task)
     return stage
+
+
+def _with_data_files(root: Path, sources: list[str]) -> list[str]:
+    """Each module plus the `.yaml` beside it of the same name, which the module reads at run time."""
+    out = []
+    for source in sources:
+        out.append(source)
+        data = Path(source).with_suffix(".yaml").as_posix()
+        if (root / data).is_file():
+            out.append(data)
+    return out
 
 
 def _bind_command(command: str, values: dict[str, str]) -> str:
@@ -200,7 +240,7 @@ def _bind_command(command: str, values: dict[str, str]) -> str:
     return re.sub(r"[ \t]+", " ", bound).strip()
 
 
-def _add_output(stage: Stage, component: Component, output: str, path: str) -> None:
+def _add_output(stage: Stage, component: Component, output: str, path: str, task: str) -> None:
     kind = component.output_tag(output, "dvc") or "out"
     if kind == "out":
         stage.outs.append(path)
@@ -217,4 +257,6 @@ def _add_output(stage: Stage, component: Component, output: str, path: str) -> N
             stage.plots.append({path: {"cache": False}})
         for file, spec in files.items():
             options: dict[str, Any] = dict(part.split("=", 1) for part in spec.split())
+            if task not in options.pop("tasks", task).split(","):
+                continue
             stage.plots.append({f"{path}/{file}": {**options, "cache": False}})

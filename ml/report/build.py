@@ -10,13 +10,14 @@ from typing import Literal
 import yaml
 
 from ml.errors import EdgeTrainError
-from ml.params import load_params, read_params_file
+from ml.params import GateRule, load_params, read_params_file
 from ml.paths import METRICS_FILE, PARAMS_FILE, PLOTS_DIR
 from ml.report import gitrev
 from ml.report.base_metrics import comparable, find_base_metrics
 from ml.report.data import DataChange, data_changes
 from ml.report.diff import Change, as_number, diff
 from ml.report.gate import Verdict, evaluate
+from ml.steps.schema import SCHEMA_PATH
 
 RanOn = Literal["local", "edge"]
 ROC_FILE = f"{PLOTS_DIR}/roc.json"
@@ -37,6 +38,7 @@ class Report:
     history: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     roc_base: list[dict] | None = None
     roc_head: list[dict] | None = None
+    task: str = ""
 
     @property
     def passed(self) -> bool:
@@ -50,13 +52,20 @@ def build_report(root: Path, base_ref: str, ran_on: RanOn = "local", history_len
             f"{root / METRICS_FILE}: no metrics from this run",
             hint="run `edge-train run` (or `edge-train submit --wait`) before the report",
         )
-    rules = load_params(root).gate
+    task = _task(root / SCHEMA_PATH)
+    rules = load_params(root).gate or _default_gate(task)
     commit = gitrev.resolve(root, base_ref)
     notes: list[str] = []
     if commit is None:
         notes.append(
             f"Base `{base_ref}` does not exist in this clone: nothing to compare with "
             "(in Actions, check out with `fetch-depth: 0`; locally, `git fetch origin`)."
+        )
+    base_task = _task_text(gitrev.show(root, commit, SCHEMA_PATH)) if commit else None
+    if base_task and task and base_task != task:
+        notes.append(
+            f"Base and this change differ in task ({base_task} → {task}): their metrics measure different "
+            "things, so deltas and the gate's `max_drop` compare unlike with unlike."
         )
     base = find_base_metrics(root, commit)
     not_comparable = comparable(base, ran_on, _head_data_hash(root))
@@ -81,6 +90,7 @@ def build_report(root: Path, base_ref: str, ran_on: RanOn = "local", history_len
         history=_history(root, commit, sorted(rules), head_metrics, history_length),
         roc_base=_roc(_json_at(root, commit, ROC_FILE)),
         roc_head=_roc(_read_json(root / ROC_FILE)),
+        task=task,
     )
 
 
@@ -90,6 +100,29 @@ def _head_data_hash(root: Path) -> str | None:
         return str(data_dvc["outs"][0]["md5"]).removesuffix(".dir")
     except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
         return None
+
+
+def _task(path: Path) -> str:
+    try:
+        return _task_text(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return ""
+
+
+def _task_text(text: str | None) -> str:
+    """The task a schema.yaml text names, or "" when there is none to read (an old base, a broken file)."""
+    try:
+        loaded = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return ""
+    return str(loaded.get("task", "")) if isinstance(loaded, dict) else ""
+
+
+def _default_gate(task: str) -> dict[str, GateRule]:
+    """The task's default gate (ml/steps/schema.py) when params.yaml has no `gate:` section."""
+    from ml.steps.schema import DEFAULT_GATE
+
+    return {name: GateRule(**rule) for name, rule in DEFAULT_GATE.get(task, {}).items()}
 
 
 def _base_params(root: Path, commit: str | None, notes: list[str]) -> dict | None:

@@ -28,6 +28,13 @@ def flatten(tree: Mapping[str, object], prefix: str = "") -> dict[str, object]:
     return flat
 
 
+def lower_is_better(metric: str) -> bool:
+    """True for metrics where a smaller value is the better model (the task's evaluate step declares them)."""
+    from ml.steps.schema import LOWER_IS_BETTER
+
+    return metric.rsplit(".", 1)[-1] in LOWER_IS_BETTER
+
+
 def as_number(value: object) -> float | None:
     """The value as a float when it is a finite number; booleans and strings are not metrics to subtract."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -48,6 +55,14 @@ class Change:
         if self.head is MISSING:
             return "removed"
         return "unchanged" if self.base == self.head else "changed"
+
+    @property
+    def better(self) -> bool | None:
+        """Whether this change improves the metric (None when unchanged or not a number)."""
+        delta = self.delta
+        if not delta:
+            return None
+        return (delta < 0) if lower_is_better(self.key) else (delta > 0)
 
     @property
     def delta(self) -> float | None:

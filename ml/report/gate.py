@@ -1,6 +1,7 @@
 """The quality gate: `gate:` in params.yaml, one pass/fail verdict per metric it names.
 
-`min`/`max` bound the new value; `max_drop` bounds the fall from the base value. Without a base value
+`min`/`max` bound the new value; `max_drop` bounds how much worse than the base value it may be (a fall, or a
+rise for metrics where lower is better, such as rmse or log_loss). Without a base value
 (the first report of a fork, or a base that does not exist) `max_drop` cannot be judged: the verdict says so
 instead of silently passing or failing.
 """
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ml.params import GateRule
-from ml.report.diff import MISSING, as_number, flatten
+from ml.report.diff import MISSING, as_number, flatten, lower_is_better
 
 # Metrics are rounded floats; a drop equal to the limit must pass despite binary representation noise.
 TOLERANCE = 1e-9
@@ -56,16 +57,16 @@ def _judge(
     if rule.max_drop is not None and not_comparable:
         checks.append((True, f"max_drop {_f(rule.max_drop)} not judged: the base ran on other data"))
     elif rule.max_drop is not None:
-        checks.append(_drop_check(value, as_number(base), rule.max_drop))
+        checks.append(_drop_check(value, as_number(base), rule.max_drop, lower_is_better(name)))
     if not checks:
         return Verdict(name, True, ("no bound set",))
     return Verdict(name, all(ok for ok, _ in checks), tuple(reason for _, reason in checks))
 
 
-def _drop_check(value: float, base: float | None, max_drop: float) -> tuple[bool, str]:
+def _drop_check(value: float, base: float | None, max_drop: float, lower_better: bool) -> tuple[bool, str]:
     if base is None:
         return True, f"max_drop {_f(max_drop)} not checked: no base value"
-    drop = base - value
+    drop = value - base if lower_better else base - value
     if drop <= max_drop + TOLERANCE:
         return True, f"drop {_f(max(drop, 0.0))} ≤ max_drop {_f(max_drop)}"
     return False, f"drop {_f(drop)} > max_drop {_f(max_drop)} (base {_f(base)})"

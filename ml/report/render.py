@@ -27,7 +27,8 @@ def render(report: Report) -> str:
         f"## edge-train report: {verdict}",
         f"Comparing `{report.head}` and this run with base {base}.  \n"
         f"Metrics of this change come from {RAN_ON[report.ran_on]}.  \n"
-        f"Base metrics: {report.base_metrics_source}.",
+        f"Base metrics: {report.base_metrics_source}."
+        + (f"  \nTask: **{report.task}** (`ml/steps/schema.yaml`)." if report.task else ""),
         *(f"> {note}" for note in report.notes),
         _gate(report),
         _metrics(report.metrics),
@@ -43,7 +44,7 @@ _PASS = {True: "✅ pass", False: "❌ fail"}
 
 def _gate(report: Report) -> str:
     if not report.verdicts:
-        return f"### Quality gate\n\nNo `gate:` in `{PARAMS_FILE}`: nothing to enforce."
+        return f"### Quality gate\n\nNo `gate:` in `{PARAMS_FILE}` nor a task default: nothing to enforce."
     rows = [
         f"| {_PASS[v.passed]} | `{_cell(v.metric)}` | {_cell('; '.join(v.reasons))} |"
         for v in report.verdicts
@@ -64,7 +65,9 @@ def _delta(change: Change) -> str:
         return "removed"
     if change.delta is None:
         return "unchanged" if change.kind == "unchanged" else "changed (not a number)"
-    return f"{change.delta:+.4f}" if change.delta else "0"
+    if not change.delta:
+        return "0"
+    return f"{change.delta:+.4f} " + ("▲ better" if change.better else "▼ worse")
 
 
 def _params(report: Report) -> str:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from ml.atomic import atomic_output_dir
 from ml.paths import MODEL_DIR
-from ml.steps.schema import FEATURES
+from ml.steps.schema import load_schema
 
 CONTEXT_DIR = "build/image"
 SERVING_DIR = Path(__file__).resolve().parent
 # What the server imports, pinned to the versions that trained and checked the model.
-SERVING_PACKAGES = ("numpy", "scikit-learn", "skops", "onnxruntime")
+SERVING_PACKAGES = ("numpy", "pandas", "scikit-learn", "skops", "onnxruntime")
 
 
 def write_context(
@@ -36,7 +36,12 @@ def write_context(
         if onnx_model is not None:
             shutil.copy2(onnx_model, tmp / "model.onnx")
         (tmp / "requirements.txt").write_text(requirements())
-        signature = {"columns": list(FEATURES), "native": native_model(root / MODEL_DIR)}
+        schema = load_schema()
+        signature = {
+            "columns": schema.names,
+            "kinds": [f.kind for f in schema.features],
+            "native": native_model(root / MODEL_DIR),
+        }
         (tmp / "signature.json").write_text(json.dumps(signature, indent=2) + "\n")
         (tmp / "lineage.json").write_text(json.dumps(lineage, indent=2, sort_keys=True) + "\n")
     return target

@@ -1,8 +1,9 @@
 """The scoring server inside the model image: MLflow's REST contract on the standard library.
 
 It is copied into the image on its own (it imports nothing from `ml`), so the image needs only numpy and the
-model's runtimes: onnxruntime for the ONNX model, scikit-learn + skops for the native one (no pandas, no
-MLflow: `signature.json`, written at packaging time, says which file and which types to load).
+model's runtimes: onnxruntime for the ONNX model, scikit-learn + skops + pandas for the native one (its
+pipeline selects columns by name; no MLflow: `signature.json`, written at packaging time, says which file,
+which types to load and each column's kind).
 Endpoints follow `mlflow models serve`, so clients written for MLflow work unchanged:
 
 - `GET /ping` → 200 when the model is loaded
@@ -19,7 +20,6 @@ import json
 import os
 import sys
 import uuid
-import warnings
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,11 +47,14 @@ class WrongType(BadRequest):
 
 
 class Scorer:
-    """Loads one model flavour and turns a column-ordered float matrix into predicted labels."""
+    """Loads one model flavour; turns rows of raw columns (numbers, booleans, categories) into predictions."""
 
     def __init__(self, model_root: Path, flavor: str | None = None) -> None:
         signature = json.loads((model_root / "signature.json").read_text())
         self.columns: list[str] = signature["columns"]
+        self.categorical: list[bool] = [k == "categorical" for k in signature.get("kinds", [])] or [
+            False
+        ] * len(self.columns)
         self.lineage: dict[str, Any] = json.loads((model_root / "lineage.json").read_text())
         onnx_path = model_root / "model.onnx"
         self.flavor = flavor or ("onnx" if onnx_path.is_file() else "native")
@@ -61,7 +64,7 @@ class Scorer:
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1
             self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-            self._input = self._session.get_inputs()[0].name
+            self._inputs = [i.name for i in self._session.get_inputs()]
         elif self.flavor == "native":
             import skops.io
 
@@ -70,21 +73,29 @@ class Scorer:
         else:
             raise ValueError(f"EDGE_TRAIN_FLAVOR must be onnx or native, not {self.flavor!r}")
 
-    def predict(self, matrix) -> list:
+    def predict(self, columns: list) -> list:
+        """Predicted labels (classifiers) or values (regressors) for column arrays in the model's order."""
         if self.flavor == "onnx":
-            labels = self._session.run(
-                [self._session.get_outputs()[0].name], {self._input: matrix.astype("float32")}
-            )[0]
+            feed = {
+                name: column.reshape(-1, 1) if cat else column.astype("float32").reshape(-1, 1)
+                for name, column, cat in zip(self._inputs, columns, self.categorical, strict=True)
+            }
+            predictions = self._session.run([self._session.get_outputs()[0].name], feed)[0]
         else:
-            with warnings.catch_warnings():  # fitted on named columns; `matrix` has them in the same order
-                warnings.filterwarnings("ignore", message="X does not have valid feature names")
-                labels = self._model.predict(matrix)
-        return labels.tolist()
+            import pandas as pd
 
-    def matrix(self, payload: object):
-        """The request's rows as a float64 matrix with columns in the model's order."""
-        import numpy as np
+            frame = pd.DataFrame(dict(zip(self.columns, columns, strict=True)))
+            predictions = self._model.predict(frame)
+        return predictions.ravel().tolist()
 
+    def matrix(self, payload: object) -> list:
+        """The request's rows as one array per column in the model's order: float64, or text for categories.
+
+        A missing value (JSON null) is NaN for a number and "" for a category: the model imputes them as in
+        training. A string where a number belongs, NaN or infinity is refused. Booleans count as 0/1, as
+        pandas (and so `mlflow models serve`) reads them. Rows are turned into columns with NumPy, never one
+        Python object per row.
+        """
         if not isinstance(payload, dict):
             raise BadRequest("the body must be a JSON object with dataframe_split or dataframe_records")
         if "dataframe_split" in payload:
@@ -96,29 +107,47 @@ class Scorer:
             columns = split.get("columns", self.columns)
             if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
                 raise BadRequest("dataframe_split.columns must be a list of column names")
-            if not all(isinstance(row, list) and len(row) == len(columns) for row in split["data"]):
+            data = split["data"]
+            if not all(isinstance(row, list) and len(row) == len(columns) for row in data):
                 raise BadRequest(f"every row of dataframe_split.data must be a list of {len(columns)} values")
-            rows = [dict(zip(columns, row, strict=True)) for row in split["data"]]
+            position = {name: i for i, name in enumerate(columns)}
+            missing = [c for c in self.columns if c not in position]
+            order = [position.get(c, 0) for c in self.columns]
         elif "dataframe_records" in payload:
-            rows = payload["dataframe_records"]
-            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            records = payload["dataframe_records"]
+            if not isinstance(records, list) or not all(isinstance(row, dict) for row in records):
                 raise BadRequest("dataframe_records must be a list of objects")
+            missing = sorted({c for row in records for c in self.columns if c not in row})
+            data = [[row.get(c) for c in self.columns] for row in records]
+            order = list(range(len(self.columns)))
         else:
             raise BadRequest("send dataframe_split or dataframe_records (the MLflow scoring formats)")
-        if not rows:
+        if not data:
             raise BadRequest("no rows to score")
-        missing = sorted({c for row in rows for c in self.columns if c not in row})
         if missing:
             raise BadRequest(f"missing columns: {', '.join(missing)}")
-        # No dtype: NumPy would turn "1.5" into a number; its own inference marks strings instead. Booleans
-        # count as 0/1, as pandas (and so `mlflow models serve`) reads them.
-        try:
-            values = np.array([[row[c] for c in self.columns] for row in rows])
-        except ValueError:  # lists of different lengths inside cells
-            values = np.array([], dtype=object)
-        if values.ndim != 2 or values.dtype.kind not in "iuf" or not np.isfinite(values).all():
-            raise BadRequest("every feature must be a number: finite, not a string, null, NaN or inf")
-        return values.astype(np.float64).reshape(len(rows), len(self.columns))
+        return self._columns(data, order)
+
+    def _columns(self, data: list, order: list[int]) -> list:
+        import numpy as np
+
+        table = np.array(data, dtype=object).reshape(len(data), -1)
+        arrays = []
+        for name, index, categorical in zip(self.columns, order, self.categorical, strict=True):
+            cells = table[:, index]
+            if categorical:
+                arrays.append(np.array(["" if v is None else str(v) for v in cells], dtype=object))
+                continue
+            absent = cells == None  # noqa: E711 (elementwise on an object array)
+            if not all(isinstance(v, int | float) for v in cells[~absent]):  # bool is an int
+                raise BadRequest(f"feature {name!r} must be a number (or null when missing), not text")
+            cells = cells.copy()
+            cells[absent] = np.nan
+            column = cells.astype(np.float64)
+            if not np.isfinite(column[~absent]).all():
+                raise BadRequest(f"feature {name!r} must be finite: NaN and infinity are not values")
+            arrays.append(column)
+        return arrays
 
 
 def make_handler(scorer: Scorer) -> type[BaseHTTPRequestHandler]:

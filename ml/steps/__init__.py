@@ -2,5 +2,5 @@
 
 Each step is a plain function plus a thin `main` that reads its arguments, so DVC runs it locally and Azure ML
 runs it on the edge compute with the same command. Hyperparameters are declared in `params.py`, the data's
-expected shape in `schema.py`.
+shape in `schema.yaml` (written by `edge-train init --data`, read through `schema.py`).
 """

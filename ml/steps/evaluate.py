@@ -1,6 +1,7 @@
 """Step 3: score the held-out set and write metrics and plot data for DVC, MLflow and the PR report.
 
-Metrics are aggregates and plots are curves: neither contains a row of the data.
+The metrics and plots follow the schema's task. Metrics are aggregates and plots are curves, counts and
+binned summaries: none of them contains a row of the data.
 """
 
 from __future__ import annotations
@@ -9,52 +10,158 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import typer
 
 from ml.atomic import atomic_write_text
 from ml.modelio import load_native_model
+from ml.paths import TEST_FILE
 from ml.stepkit import run_step
-from ml.steps.schema import FEATURES, LABEL
+from ml.steps.schema import Schema, Task, load_schema
+from ml.steps.tables import read_parquet
 from ml.tracking import log_step
 
+PLOTS: dict[Task, tuple[str, ...]] = {
+    "binary": ("roc.json", "prc.json", "confusion.json"),
+    "multiclass": ("roc.json", "confusion.json"),
+    "regression": ("predicted_vs_actual.json", "residuals.json"),
+}
+"""The plot files `evaluate` writes for each task (their `dvc plots` options are tags in
+components/evaluate.yml, `tasks=` says which; a test checks the two agree)."""
 
-def compute_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
+
+def compute_metrics(schema: Schema, y_true: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict:
+    """The task's metrics; `scores` are class probabilities (columns in `schema.classes` order) or values."""
+    if schema.task == "regression":
+        return _regression_metrics(y_true, scores)
+    if schema.task == "binary":
+        return _binary_metrics(y_true == schema.classes[1], scores[:, 1], threshold)
+    return _multiclass_metrics(schema, y_true, scores)
+
+
+def _binary_metrics(positive: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
     from sklearn import metrics
 
+    truth = positive.astype(int)
     predicted = (proba >= threshold).astype(int)
     return {
-        "accuracy": float(metrics.accuracy_score(y_true, predicted)),
-        "precision": float(metrics.precision_score(y_true, predicted, zero_division=0)),
-        "recall": float(metrics.recall_score(y_true, predicted, zero_division=0)),
-        "f1": float(metrics.f1_score(y_true, predicted, zero_division=0)),
-        "roc_auc": float(metrics.roc_auc_score(y_true, proba)),
-        "log_loss": float(metrics.log_loss(y_true, proba, labels=[0, 1])),
+        "accuracy": float(metrics.accuracy_score(truth, predicted)),
+        "precision": float(metrics.precision_score(truth, predicted, zero_division=0)),
+        "recall": float(metrics.recall_score(truth, predicted, zero_division=0)),
+        "f1": float(metrics.f1_score(truth, predicted, zero_division=0)),
+        "roc_auc": float(metrics.roc_auc_score(truth, proba)),
+        "log_loss": float(metrics.log_loss(truth, proba, labels=[0, 1])),
     }
 
 
-def compute_plots(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, list[dict]]:
-    """ROC, precision-recall and confusion data in the row format `dvc plots` reads."""
+def _multiclass_metrics(schema: Schema, y_true: np.ndarray, proba: np.ndarray) -> dict:
+    from sklearn import metrics
+
+    classes = list(schema.classes)
+    predicted = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+    truth = np.asarray(y_true, dtype=object)
+    scores: dict = {
+        "accuracy": float(metrics.accuracy_score(truth, predicted)),
+        "f1_macro": float(
+            metrics.f1_score(truth, predicted, average="macro", labels=classes, zero_division=0)
+        ),
+        "f1_weighted": float(
+            metrics.f1_score(truth, predicted, average="weighted", labels=classes, zero_division=0)
+        ),
+        "log_loss": float(metrics.log_loss(truth, proba, labels=classes)),
+    }
+    if len(set(truth.tolist())) == len(classes):  # one-vs-rest AUC needs every class in the test set
+        scores["roc_auc_ovr"] = float(metrics.roc_auc_score(truth, proba, multi_class="ovr", labels=classes))
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        truth, predicted, labels=classes, zero_division=0
+    )
+    scores["per_class"] = {
+        str(c): {"precision": _r(p), "recall": _r(r), "f1": _r(f), "support": int(s)}
+        for c, p, r, f, s in zip(classes, precision, recall, f1, support, strict=True)
+    }
+    return scores
+
+
+def _regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    from sklearn import metrics
+
+    scores = {
+        "rmse": float(np.sqrt(metrics.mean_squared_error(y_true, predicted))),
+        "mae": float(metrics.mean_absolute_error(y_true, predicted)),
+        "r2": float(metrics.r2_score(y_true, predicted)),
+    }
+    if not np.any(y_true == 0):  # MAPE is undefined where the true value is 0
+        scores["mape"] = float(metrics.mean_absolute_percentage_error(y_true, predicted))
+    return scores
+
+
+def compute_plots(schema: Schema, y_true: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict:
+    """Plot data in the row format `dvc plots` reads, one entry per file in `PLOTS[task]`."""
+    if schema.task == "regression":
+        return _regression_plots(y_true, scores)
+    if schema.task == "binary":
+        positive = (y_true == schema.classes[1]).astype(int)
+        return _binary_plots(positive, scores[:, 1], threshold)
+    return _multiclass_plots(schema, y_true, scores)
+
+
+def _binary_plots(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, list[dict]]:
     from sklearn import metrics
 
     fpr, tpr, roc_thresholds = metrics.roc_curve(y_true, proba)
     precision, recall, prc_thresholds = metrics.precision_recall_curve(y_true, proba)
     predicted = (proba >= threshold).astype(int)
     return {
-        "roc": [
+        "roc.json": [
             {"fpr": _r(f), "tpr": _r(t), "threshold": _r(min(h, 1.0))}
             for f, t, h in zip(fpr, tpr, roc_thresholds, strict=True)
         ],
-        "prc": [
+        "prc.json": [
             {"recall": _r(r), "precision": _r(p), "threshold": _r(h)}
             for p, r, h in zip(precision[:-1], recall[:-1], prc_thresholds, strict=True)
         ],
-        # Sorted, so the file holds the confusion counts and nothing that maps a label back to a patient.
-        "confusion": [
-            {"actual": a, "predicted": p}
-            for a, p in sorted(zip(y_true.tolist(), predicted.tolist(), strict=True))
-        ],
+        "confusion.json": _confusion(y_true, predicted),
     }
+
+
+def _multiclass_plots(schema: Schema, y_true: np.ndarray, proba: np.ndarray) -> dict[str, list[dict]]:
+    """One-vs-rest ROC per class (`class` tells the curves apart) and the confusion counts."""
+    from sklearn import metrics
+
+    roc = []
+    for index, value in enumerate(schema.classes):
+        truth = (y_true == value).astype(int)
+        if 0 < truth.sum() < len(truth):
+            fpr, tpr, _ = metrics.roc_curve(truth, proba[:, index])
+            roc += [{"class": str(value), "fpr": _r(f), "tpr": _r(t)} for f, t in zip(fpr, tpr, strict=True)]
+    predicted = np.asarray(schema.classes, dtype=object)[proba.argmax(axis=1)]
+    return {"roc.json": roc, "confusion.json": _confusion(y_true, predicted)}
+
+
+def _confusion(y_true: np.ndarray, predicted: np.ndarray) -> list[dict]:
+    # Sorted, so the file holds the confusion counts and nothing that maps a label back to a row.
+    return [
+        {"actual": a, "predicted": p}
+        for a, p in sorted(
+            zip(_plain(y_true), _plain(predicted), strict=True), key=lambda pair: tuple(map(str, pair))
+        )
+    ]
+
+
+def _plain(values: np.ndarray) -> list:
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def _regression_plots(y_true: np.ndarray, predicted: np.ndarray, bins: int = 20) -> dict[str, list[dict]]:
+    """Binned, not per row: mean actual per predicted-value decile, and a histogram of the residuals."""
+    order = np.argsort(predicted, kind="stable")
+    groups = [g for g in np.array_split(order, min(bins, len(order))) if len(g)]
+    versus = [{"predicted": _r(predicted[g].mean()), "actual": _r(y_true[g].mean())} for g in groups]
+    counts, edges = np.histogram(y_true - predicted, bins=bins)
+    residuals = [
+        {"residual": _r((lo + hi) / 2), "count": int(c)}
+        for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)
+    ]
+    return {"predicted_vs_actual.json": versus, "residuals.json": residuals}
 
 
 def _r(value: float) -> float:
@@ -62,22 +169,35 @@ def _r(value: float) -> float:
 
 
 def main(
-    prepared: Path = typer.Option(..., help="folder with test.csv from the prepare step"),
+    prepared: Path = typer.Option(..., help="folder with test.parquet from the prepare step"),
     model: Path = typer.Option(..., help="the MLflow model folder from the train step"),
     metrics: Path = typer.Option(..., help="metrics JSON file to write"),
     plots: Path = typer.Option(..., help="folder to write plot data to"),
     threshold: float = typer.Option(0.5),
 ) -> None:
-    test = pd.read_csv(prepared / "test.csv")
+    from ml.modelio import model_output
+
+    schema = load_schema()
+    test = read_parquet(prepared / TEST_FILE)
     fitted = load_native_model(model)
-    y_true = test[LABEL].to_numpy()
-    proba = fitted.predict_proba(test[list(FEATURES)])[:, 1]
-    scores = compute_metrics(y_true, proba, threshold)
-    for name, rows in compute_plots(y_true, proba, threshold).items():
-        atomic_write_text(plots / f"{name}.json", json.dumps(rows, indent=1) + "\n")
-    atomic_write_text(metrics, json.dumps(scores, indent=2, sort_keys=True) + "\n")
-    log_step("evaluate", params={"threshold": threshold}, metrics=scores)
-    print("evaluate: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f" -> {metrics}")
+    y_true = test[schema.label].to_numpy()
+    scores = model_output(fitted, test[schema.names])
+    if schema.is_classifier:  # probability columns in the schema's class order, not scikit-learn's sorted one
+        known = list(fitted.classes_)
+        scores = scores[:, [known.index(c) for c in schema.classes]]
+    results = compute_metrics(schema, y_true, scores, threshold)
+    written = compute_plots(schema, y_true, scores, threshold)
+    for name, rows in written.items():
+        atomic_write_text(plots / name, json.dumps(rows, indent=1) + "\n")
+    for stale in set(plots.glob("*.json")) - {plots / name for name in written}:
+        stale.unlink()  # another task's plot (the task changed): DVC and the report must not show it
+    atomic_write_text(metrics, json.dumps(results, indent=2, sort_keys=True) + "\n")
+    flat = {k: v for k, v in results.items() if isinstance(v, float)}
+    params = {"threshold": threshold} if schema.task == "binary" else {}
+    log_step("evaluate", params=params, metrics=flat)
+    print(
+        f"evaluate ({schema.task}): " + ", ".join(f"{k} {v:.4f}" for k, v in flat.items()) + f" -> {metrics}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""The schema of `params.yaml`: edit it together with params.yaml when you add a hyperparameter.
+"""The schema of `params.yaml`: the one declaration of every hyperparameter, its type and bounds.
 
-Unknown keys and wrong types fail before any step runs, naming the key, so a typo never trains silently
-with a default.
+`edge-train pipeline compile` checks each component's inputs and the pipeline's inputs against it (same
+default, same bounds, same choices), so a key added here and in params.yaml reaches the step and dvc.yaml, or
+compile says which file to fix. Unknown keys and wrong types fail before any step runs, naming the key, so a
+typo never trains silently with a default.
 """
 
 from __future__ import annotations
@@ -16,18 +18,28 @@ class StepParams(BaseModel):
 
 
 class PrepareParams(StepParams):
-    test_size: float = Field(0.2, gt=0.0, lt=1.0, description="share of rows held out for evaluation")
-    seed: int = Field(42, description="seed of the train/test split")
+    test_size: float = Field(0.2, ge=0.01, le=0.99, description="share of rows held out for evaluation")
+    seed: int = Field(42, ge=0, description="seed of the train/test split")
 
 
 class TrainParams(StepParams):
-    C: float = Field(1.0, gt=0.0, description="inverse regularisation strength of the logistic regression")
-    max_iter: int = Field(500, ge=1)
-    solver: Literal["lbfgs", "liblinear", "newton-cg", "saga"] = "lbfgs"
+    estimator: Literal["linear", "forest"] = Field(
+        "linear", description="linear (logistic or ridge regression) or forest (random forest)"
+    )
+    C: float = Field(1.0, ge=1e-6, description="inverse regularisation strength of the linear model")
+    max_iter: int = Field(500, ge=1, description="iterations of the logistic regression's solver")
+    solver: Literal["lbfgs", "liblinear", "newton-cg", "saga"] = Field(
+        "lbfgs", description="the logistic regression's solver (linear classifiers only)"
+    )
+    n_estimators: int = Field(100, ge=1, description="trees in the forest")
+    max_depth: int = Field(0, ge=0, description="depth limit of each tree (0: no limit)")
+    seed: int = Field(42, ge=0, description="seed of the forest")
 
 
 class EvaluateParams(StepParams):
-    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="probability above which a case is positive")
+    threshold: float = Field(
+        0.5, gt=0.0, lt=1.0, description="binary only: probability above which a case is positive"
+    )
 
 
 class ModelParams(StepParams):

@@ -7,24 +7,30 @@ identity: if saving added timestamps or memory addresses, every retraining would
 import hashlib
 
 import numpy as np
+import pytest
 
 from ml.data.synthetic import synthetic_frame
-from ml.modelio import load_native_model, save_mlflow_model
-from ml.steps.schema import FEATURES
+from ml.modelio import load_native_model, model_output, save_mlflow_model
+from ml.steps.tables import typed
 from ml.steps.train import fit
+from tests.harness.schemas import SCHEMAS
 
 
 def _digests(folder):
     return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def test_saving_the_same_model_twice_gives_identical_files_that_load_and_predict_the_same(tmp_path):
-    data = synthetic_frame(200, seed=0)
-    model = fit(data, C=1.0, max_iter=200, solver="lbfgs")
-    save_mlflow_model(model, tmp_path / "first")
-    save_mlflow_model(model, tmp_path / "second")
+@pytest.mark.parametrize(("task", "estimator"), [("binary", "linear"), ("regression", "forest")])
+def test_saving_the_same_model_twice_gives_identical_files_that_load_and_predict_the_same(
+    tmp_path, task, estimator
+):
+    schema = SCHEMAS[task]
+    data = typed(synthetic_frame(200, seed=0, schema=schema), schema)
+    model = fit(data, schema, estimator=estimator, n_estimators=5)
+    save_mlflow_model(model, tmp_path / "first", schema)
+    save_mlflow_model(model, tmp_path / "second", schema)
 
     assert _digests(tmp_path / "first") == _digests(tmp_path / "second")
     loaded = load_native_model(tmp_path / "second")
-    features = data[list(FEATURES)]
-    assert np.array_equal(loaded.predict_proba(features), model.predict_proba(features))
+    features = data[schema.names]
+    assert np.array_equal(model_output(loaded, features), model_output(model, features))

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from ml.release.image import Buildah
-from ml.steps.schema import FEATURES
+from ml.steps.schema import load_schema
 from tests.conftest import REPO_ROOT, require_tool
 from tests.integration.release.base_image import base_name, build_base
 from tests.integration.release.conftest import free_port
@@ -197,11 +197,12 @@ def test_the_release_registers_versions_and_pushes_with_oci_annotations(
 def test_the_pulled_image_scores_like_the_native_model(repo: Path, scoring_url: str) -> None:
     from ml.modelio import load_native_model
 
-    rows = pd.read_csv(repo / "artifacts" / "prepared" / "test.csv")[list(FEATURES)]
+    features = load_schema().names
+    rows = pd.read_parquet(repo / "artifacts" / "prepared" / "test.parquet")[features]
     expected = load_native_model(repo / "artifacts" / "model").predict(rows).tolist()
     split = post(
         f"{scoring_url}/invocations",
-        {"dataframe_split": {"columns": list(FEATURES), "data": rows.to_numpy().tolist()}},
+        {"dataframe_split": {"columns": features, "data": rows.to_numpy().tolist()}},
     )
     records = post(f"{scoring_url}/invocations", {"dataframe_records": rows.to_dict(orient="records")})
     assert split["predictions"] == expected
@@ -231,11 +232,13 @@ def test_releasing_the_same_commit_again_creates_nothing(repo: Path, first_push,
 
 
 def _training_rows(repo: Path) -> list[bytes]:
-    """Needles for each training row: its CSV line, and its first values as JSON would write them."""
-    train = pd.read_csv(repo / "artifacts" / "prepared" / "train.csv")
-    lines = (repo / "artifacts" / "prepared" / "train.csv").read_text().splitlines()[1:]
+    """Needles for each training row: its raw CSV line, and its first values as JSON would write them."""
+    train = pd.read_parquet(repo / "artifacts" / "prepared" / "train.parquet")
+    lines = [
+        line for path in sorted((repo / "data").rglob("*.csv")) for line in path.read_text().splitlines()[1:]
+    ]
     needles = [line.encode() for line in lines]
-    needles += [json.dumps(row[:4].tolist())[1:-1].encode() for row in train[list(FEATURES)].to_numpy()]
+    needles += [json.dumps(row[:4].tolist())[1:-1].encode() for row in train[load_schema().names].to_numpy()]
     return needles
 
 

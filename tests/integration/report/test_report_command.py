@@ -143,4 +143,4 @@ def test_without_committed_metrics_the_production_models_tags_are_the_base(repo)
     code, text = report(repo, "--base", "main", "--check")
     assert code == 0
     assert "Base metrics: registry tags of `breast-cancer-classifier` version 1 (`production`)." in text
-    assert "| `roc_auc` | 0.9900 | 0.9850 | -0.0050 |" in text
+    assert "| `roc_auc` | 0.9900 | 0.9850 | -0.0050 ▼ worse |" in text

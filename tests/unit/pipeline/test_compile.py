@@ -55,7 +55,15 @@ def test_the_header_says_generated_and_from_what(repo: Path) -> None:
 
 def test_hyperparameters_become_dvc_params_and_templated_values(repo: Path) -> None:
     train = stages(repo)["train"]
-    assert train["params"] == ["train.C", "train.max_iter", "train.solver"]
+    assert train["params"] == [
+        "train.estimator",
+        "train.C",
+        "train.max_iter",
+        "train.solver",
+        "train.n_estimators",
+        "train.max_depth",
+        "train.seed",
+    ]
     assert "--C ${train.C} --max-iter ${train.max_iter} --solver ${train.solver}" in train["cmd"]
 
 
@@ -72,12 +80,17 @@ def test_deps_are_upstream_outputs_step_modules_and_the_yaml(repo: Path) -> None
         "artifacts/model",
         "ml/steps/evaluate.py",
         "ml/steps/schema.py",
+        "ml/steps/schema.yaml",
+        "ml/steps/tables.py",
         "components/evaluate.yml",
         "pipelines/train.yml",
     ]
 
 
 def test_outputs_keep_the_paths_ml_paths_uses_and_metrics_stay_in_git(repo: Path) -> None:
+    from tests.harness.schemas import SCHEMAS, write_schema
+
+    write_schema(repo / "ml" / "steps", SCHEMAS["binary"])  # a classifier's plots, whatever this fork's task
     compiled = stages(repo)
     assert compiled["prepare"]["outs"] == ["artifacts/prepared"]
     assert compiled["train"]["outs"] == ["artifacts/model"]
@@ -85,6 +98,16 @@ def test_outputs_keep_the_paths_ml_paths_uses_and_metrics_stay_in_git(repo: Path
     assert compiled["evaluate"]["plots"][0] == {
         "reports/plots/roc.json": {"x": "fpr", "y": "tpr", "cache": False}
     }
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_the_plots_wired_are_the_files_evaluate_writes_for_the_task(repo: Path, task: str) -> None:
+    from ml.steps.evaluate import PLOTS
+    from tests.harness.schemas import SCHEMAS, write_schema
+
+    write_schema(repo / "ml" / "steps", SCHEMAS[task])
+    plots = [next(iter(entry)) for entry in stages(repo)["evaluate"]["plots"]]
+    assert plots == [f"reports/plots/{name}" for name in PLOTS[task]]
 
 
 def test_an_output_without_a_local_path_tag_goes_under_artifacts(repo: Path) -> None:
@@ -122,7 +145,11 @@ def test_compile_refuses_a_pipeline_with_errors_and_writes_nothing(repo: Path) -
 
 
 def test_step_code_is_the_module_and_what_it_imports_from_its_package() -> None:
-    assert step_sources(REPO_ROOT, "ml.steps.prepare") == ["ml/steps/prepare.py", "ml/steps/schema.py"]
+    assert step_sources(REPO_ROOT, "ml.steps.prepare") == [
+        "ml/steps/prepare.py",
+        "ml/steps/schema.py",
+        "ml/steps/tables.py",
+    ]
 
 
 def test_the_pre_commit_hook_fails_on_a_stale_dvc_yaml(repo: Path) -> None:

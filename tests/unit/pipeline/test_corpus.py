@@ -59,7 +59,8 @@ def test_findings_name_file_line_key_and_fix(capsys: pytest.CaptureFixture[str])
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "colour:" in text)
     _, output = validate(path, capsys)
     assert f"{path}:{line}: jobs.train.inputs.colour:" in output
-    assert "(fix: use one of the component's inputs: prepared, C, max_iter, solver)" in output
+    inputs = "prepared, estimator, C, max_iter, solver, n_estimators, max_depth, seed"
+    assert f"(fix: use one of the component's inputs: {inputs})" in output
 
 
 def test_the_repository_pipeline_and_components_are_valid(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,8 @@
-"""The ONNX export ships only a model that agrees with the native one, and never blocks the release."""
+"""The ONNX export ships only a model that agrees with the native one, and never blocks the release.
+
+Every task and estimator, with numeric, boolean and categorical features and missing values: the portable
+model takes the raw columns a user's CSV has.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +10,43 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
+from ml.data.synthetic import synthetic_frame
 from ml.modelio import save_mlflow_model
-from ml.paths import MODEL_DIR, PREPARED_DIR
-from ml.release.portable import ONNX_FILE, PARITY_FILE, PORTABLE_DIR, export_onnx
-from ml.steps.schema import FEATURES, LABEL
+from ml.paths import MODEL_DIR, PREPARED_DIR, TEST_FILE
+from ml.release.portable import ONNX_FILE, PARITY_FILE, PARITY_TOLERANCE, PORTABLE_DIR, export_onnx
+from ml.steps.tables import typed, write_parquet
 from ml.steps.train import build_model
+from tests.harness.schemas import SCHEMAS, use_schema
 
 
-def trained_root(tmp_path: Path, model) -> Path:
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame(rng.uniform(1, 20, size=(80, len(FEATURES))), columns=list(FEATURES))
-    frame[LABEL] = (frame.iloc[:, 0] > 10).astype(int)
-    model.fit(frame[list(FEATURES)], frame[LABEL])
-    save_mlflow_model(model, tmp_path / MODEL_DIR)
+def trained_root(tmp_path: Path, task: str, model=None, estimator: str = "linear") -> Path:
+    schema = SCHEMAS[task]
+    frame = typed(synthetic_frame(160, seed=1, schema=schema, missing=0.1), schema)
+    model = model if model is not None else build_model(schema, estimator, n_estimators=10)
+    model.fit(frame[schema.names], frame[schema.label])
+    save_mlflow_model(model, tmp_path / MODEL_DIR, schema)
     (tmp_path / PREPARED_DIR).mkdir(parents=True)
-    frame.to_csv(tmp_path / PREPARED_DIR / "test.csv", index=False)
+    write_parquet(frame, tmp_path / PREPARED_DIR / TEST_FILE)
     return tmp_path
 
 
-def test_a_convertible_model_is_exported_with_its_parity_record(tmp_path: Path) -> None:
-    root = trained_root(tmp_path, build_model(1.0, 500, "lbfgs"))
+@pytest.mark.parametrize("estimator", ["linear", "forest"])
+@pytest.mark.parametrize("task", sorted(SCHEMAS))
+def test_every_task_and_estimator_exports_within_parity(tmp_path, monkeypatch, task, estimator) -> None:
+    use_schema(monkeypatch, tmp_path, SCHEMAS[task])
+    root = trained_root(tmp_path, task, estimator=estimator)
     path = export_onnx(root, "hash1")
     assert path == root / PORTABLE_DIR / ONNX_FILE and path.is_file()
     record = json.loads((root / PORTABLE_DIR / PARITY_FILE).read_text())
-    assert record["model_hash"] == "hash1" and record["rows"] == 80
-    assert record["max_abs_diff"] <= 1e-5
+    assert record["model_hash"] == "hash1" and record["rows"] == 160
+    assert record["max_abs_diff"] <= PARITY_TOLERANCE
 
 
-def test_the_same_model_is_not_converted_twice(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    root = trained_root(tmp_path, build_model(1.0, 500, "lbfgs"))
+def test_the_same_model_is_not_converted_twice(tmp_path, monkeypatch, capsys: pytest.CaptureFixture) -> None:
+    use_schema(monkeypatch, tmp_path, SCHEMAS["binary"])
+    root = trained_root(tmp_path, "binary")
     export_onnx(root, "hash1")
     before = (root / PORTABLE_DIR / ONNX_FILE).stat().st_mtime_ns
     assert export_onnx(root, "hash1") is not None
@@ -46,13 +55,17 @@ def test_the_same_model_is_not_converted_twice(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_an_unconvertible_model_is_reported_and_the_mlflow_model_still_ships(
-    tmp_path: Path, capsys: pytest.CaptureFixture
+    tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture
 ) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    model = make_pipeline(FunctionTransformer(np.log1p), build_model(1.0, 500, "lbfgs"))
-    root = trained_root(tmp_path, model)
+    schema = SCHEMAS["binary"]
+    use_schema(monkeypatch, tmp_path, schema)
+    numbers = ColumnTransformer([("n", FunctionTransformer(np.nan_to_num), schema.of_kind("numeric"))])
+    root = trained_root(tmp_path, "binary", model=make_pipeline(numbers, LogisticRegression()))
     assert export_onnx(root, "hash2") is None
     assert not (root / PORTABLE_DIR).exists()
     assert "cannot be exported to ONNX" in capsys.readouterr().err

@@ -53,3 +53,13 @@ def test_a_non_numeric_gated_metric_fails_with_its_value():
 def test_nested_metrics_are_gated_by_dotted_name():
     [verdict] = evaluate({"test.roc_auc": GateRule(min=0.5)}, None, {"test": {"roc_auc": 0.9}})
     assert verdict.passed
+
+
+def test_max_drop_of_a_lower_is_better_metric_bounds_its_rise() -> None:
+    from ml.params import GateRule
+    from ml.report.gate import evaluate as judge
+
+    rules = {"rmse": GateRule(max_drop=0.5)}
+    assert judge(rules, {"rmse": 2.0}, {"rmse": 1.0})[0].passed  # fell: better
+    worse = judge(rules, {"rmse": 2.0}, {"rmse": 2.6})[0]
+    assert not worse.passed and "drop 0.6 > max_drop 0.5" in worse.reasons[0]

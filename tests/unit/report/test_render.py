@@ -29,7 +29,7 @@ def test_starts_with_the_hidden_marker_the_sticky_comment_is_found_by():
 def test_shows_metric_deltas_changed_params_and_the_gate_line():
     text = render(make_report())
     assert "## edge-train report: ✅ quality gate passed" in text
-    assert "| `roc_auc` | 0.9900 | 0.9800 | -0.0100 |" in text
+    assert "| `roc_auc` | 0.9900 | 0.9800 | -0.0100 ▼ worse |" in text
     assert "| `f1` | 0.9500 | 0.9500 | 0 |" in text
     assert "| `train.C` | 1.0000 | 0.5000 |" in text
     assert "| ✅ pass | `roc_auc` | 0.98 ≥ min 0.95; drop 0.01 ≤ max_drop 0.01 |" in text

@@ -1,4 +1,7 @@
-"""The image's scoring server speaks MLflow's scoring protocol and gives the native model's answers."""
+"""The image's scoring server speaks MLflow's scoring protocol and gives the native model's answers.
+
+The model takes raw columns of every kind (numbers, booleans, categories, missing values), as a fork's would.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml.data.synthetic import synthetic_frame
 from ml.release.portable import convert
 from ml.serving.context import native_model
 from ml.serving.server import serve
-from ml.steps.schema import FEATURES
+from ml.steps.tables import typed
+from tests.harness.schemas import SCHEMAS
+
+SCHEMA = SCHEMAS["multiclass"]
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +30,15 @@ def model_root(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, 
     from ml.modelio import save_mlflow_model
     from ml.steps.train import build_model
 
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(10, 3, size=(120, len(FEATURES))), columns=list(FEATURES))
-    labels = (frame.iloc[:, 0] + rng.normal(0, 1, 120) > 10).astype(int)
-    model = build_model(1.0, 500, "lbfgs").fit(frame, labels)
+    frame = typed(synthetic_frame(120, seed=0, schema=SCHEMA, missing=0.1), SCHEMA)
+    labels = frame.pop(SCHEMA.label)
+    model = build_model(SCHEMA).fit(frame, labels)
     root = tmp_path_factory.mktemp("image")
-    save_mlflow_model(model, root / "model")
-    (root / "model.onnx").write_bytes(convert(model))
+    save_mlflow_model(model, root / "model", SCHEMA)
+    (root / "model.onnx").write_bytes(convert(model, SCHEMA))
+    kinds = [f.kind for f in SCHEMA.features]
     (root / "signature.json").write_text(
-        json.dumps({"columns": list(FEATURES), "native": native_model(root / "model")})
+        json.dumps({"columns": SCHEMA.names, "kinds": kinds, "native": native_model(root / "model")})
     )
     (root / "lineage.json").write_text(json.dumps({"model": "m", "version": "v1.0.0", "git_commit": "abc"}))
     return root, model, frame
@@ -75,7 +82,7 @@ def test_dataframe_split_predicts_what_the_native_model_predicts(server: str, mo
     rows = frame.head(50)
     status, body = call(
         f"{server}/invocations",
-        {"dataframe_split": {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}},
+        {"dataframe_split": {"columns": list(rows.columns), "data": _json_rows(rows)}},
     )
     assert status == 200
     assert body["predictions"] == model.predict(rows).tolist()
@@ -84,7 +91,7 @@ def test_dataframe_split_predicts_what_the_native_model_predicts(server: str, mo
 def test_dataframe_records_in_any_column_order_give_the_same_predictions(server: str, model_root) -> None:
     _, model, frame = model_root
     rows = frame.head(20)
-    records = [dict(reversed(list(record.items()))) for record in rows.to_dict(orient="records")]
+    records = [dict(reversed(list(zip(rows.columns, row, strict=True)))) for row in _json_rows(rows)]
     status, body = call(f"{server}/invocations", {"dataframe_records": records})
     assert status == 200
     assert body["predictions"] == model.predict(rows).tolist()
@@ -94,11 +101,18 @@ def test_dataframe_records_in_any_column_order_give_the_same_predictions(server:
     ("body", "message"),
     [
         ({"instances": [[1.0]]}, "dataframe_split or dataframe_records"),
-        ({"dataframe_records": [{"mean radius": 1.0}]}, "missing columns"),
-        ({"dataframe_records": [dict.fromkeys(FEATURES, "x")]}, "must be a number"),
+        ({"dataframe_records": [{"age": 1.0}]}, "missing columns"),
+        ({"dataframe_records": [dict.fromkeys(SCHEMA.names, "x")]}, "must be a number"),
     ],
 )
 def test_bad_requests_get_400_with_the_fix(server: str, body: object, message: str) -> None:
     status, answer = call(f"{server}/invocations", body)
     assert status == 400
     assert message in answer["message"]
+
+
+def _json_rows(rows: pd.DataFrame) -> list[list]:
+    """Rows as a client sends them: numbers, text, and null for a missing value."""
+    return [
+        [None if isinstance(v, float) and np.isnan(v) else v for v in row] for row in rows.to_numpy().tolist()
+    ]

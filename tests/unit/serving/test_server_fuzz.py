@@ -95,7 +95,6 @@ MALFORMED = {
     "no rows": split(list(FEATURES), []),
     "a string value": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: "big"}]}).encode(),
     "a numeric string": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: "1.5"}]}).encode(),
-    "a null": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: None}]}).encode(),
     "NaN": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: float("nan")}]}).encode(),
     "Infinity": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: float("inf")}]}).encode(),
     "a list value": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: [1, 2]}]}).encode(),

@@ -1,0 +1,34 @@
+"""The example loader knows its own columns and writes them only while the schema is the example's: a fork
+that brought its own table gets "data not in the remote", not a renamed breast-cancer table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ml.data.example import is_example_schema
+from ml.data.restore import seed_example
+from ml.errors import EdgeTrainError
+from ml.steps.schema import load_schema
+from tests.harness.schemas import SCHEMAS, use_schema
+
+
+def test_the_template_schema_is_the_example() -> None:
+    assert is_example_schema(load_schema())
+
+
+@pytest.mark.parametrize("task", sorted(SCHEMAS))
+def test_a_fork_schema_is_not(task: str) -> None:
+    assert not is_example_schema(SCHEMAS[task])
+
+
+def test_a_fork_without_its_data_in_the_remote_is_told_so_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_schema(monkeypatch, tmp_path, SCHEMAS["multiclass"])
+    (tmp_path / "data.dvc").write_text("outs:\n- md5: 0123.dir\n  path: data\n")
+    with pytest.raises(EdgeTrainError, match="records data that is not in the DVC remote") as error:
+        seed_example(repo=None, root=tmp_path, pull_error="missing cache files")
+    assert "dvc pull" in error.value.hint
+    assert not (tmp_path / "data").exists()
