@@ -26,6 +26,28 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+# Significant digits kept in JSON results: far beyond any metric's meaning, and coarse enough that the
+# last-bit noise of other CPUs' floating-point kernels gives the same bytes (so DVC sees the same result).
+JSON_DIGITS = 10
+
+
+def atomic_write_json(path: Path, value: object, indent: int = 2) -> None:
+    """Write `value` as JSON with sorted keys and floats rounded to JSON_DIGITS significant digits."""
+    import json
+
+    atomic_write_text(path, json.dumps(_rounded(value), indent=indent, sort_keys=True) + "\n")
+
+
+def _rounded(value: object) -> object:
+    if isinstance(value, float):
+        return float(f"{value:.{JSON_DIGITS}g}")
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

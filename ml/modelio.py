@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ml.steps.schema import Schema
@@ -77,7 +79,13 @@ def make_reproducible(path: Path) -> None:
     `model_uuid` and the creation time to MLmodel. Then a fresh clone changes dvc.lock on its first run, and
     the release registers a "new" model. Objects are renumbered in the order skops wrote them, and the uuid
     becomes a digest of the model file.
+
+    The same holds across machines and interpreter builds: float64 values in the model keep 32 mantissa bits
+    (CPUs with other BLAS kernels differ only in the last bits), and the environment files MLflow writes
+    name Python as major.minor and pip, setuptools and wheel unpinned (they record the interpreter and
+    installer that happened to save the model, not what the model needs).
     """
+    _normalise_environment(path)
     skops_file = path / "model.skops"
     if skops_file.exists():
         _canonical_skops(skops_file)
@@ -86,7 +94,62 @@ def make_reproducible(path: Path) -> None:
         text = mlmodel.read_text()
         text = re.sub(r"(?m)^model_uuid: .*$", f"model_uuid: {uuid.UUID(bytes=digest[:16]).hex}", text)
         text = re.sub(r"(?m)^utc_time_created: .*$", f"utc_time_created: '{FIXED_CREATED}'", text)
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.name != "MLmodel")
+        text = re.sub(r"(?m)^model_size_bytes: .*$", f"model_size_bytes: {size}", text)
         mlmodel.write_text(text)
+
+
+# Float64 values keep 32 of their 52 mantissa bits (about 9.6 significant digits): enough for any model's
+# predictions (ONNX parity is checked at 1e-5), and coarse enough that the last-bit noise of BLAS kernels,
+# which differ between CPUs, rounds to the same bytes.
+KEPT_MANTISSA_BITS = 32
+
+
+def round_mantissa(values: np.ndarray) -> np.ndarray:
+    """`values` (float64) rounded to nearest with KEPT_MANTISSA_BITS of mantissa; NaN and inf unchanged."""
+    drop = 52 - KEPT_MANTISSA_BITS
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+    half, mask = np.uint64(1 << (drop - 1)), np.uint64(~((1 << drop) - 1) & 0xFFFFFFFFFFFFFFFF)
+    rounded = ((bits + half) & mask).view(np.float64)
+    return np.where(np.isfinite(values), rounded, values)
+
+
+def _rounded_npy(data: bytes) -> bytes:
+    """An .npy member with every float64 value (structured fields too) rounded by `round_mantissa`."""
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    if array.dtype == np.float64:
+        array = round_mantissa(array)
+    elif array.dtype.names:
+        array = array.copy()
+        for name in array.dtype.names:
+            if array.dtype[name] == np.float64:
+                array[name] = round_mantissa(array[name])
+    else:
+        return data
+    out = io.BytesIO()
+    np.save(out, array, allow_pickle=False)
+    return out.getvalue()
+
+
+# Lines of MLmodel, conda.yaml and python_env.yaml that name the saving interpreter or installer.
+_ENVIRONMENT_PINS = (
+    (re.compile(r"(?m)^(\s*python_version: )'?(\d+\.\d+)\.\d+'?$"), r"\1'\2'"),
+    (re.compile(r"(?m)^(\s*python: )'?(\d+\.\d+)\.\d+'?$"), r"\1'\2'"),
+    (re.compile(r"(?m)^(\s*- python=)(\d+\.\d+)\.\d+$"), r"\1\2"),
+    (re.compile(r"(?m)^(\s*- )(pip|setuptools|wheel)(?:[<>=!~]=?[^\s]+)$"), r"\1\2"),
+)
+
+
+def _normalise_environment(path: Path) -> None:
+    for name in ("MLmodel", "conda.yaml", "python_env.yaml"):
+        file = path / name
+        if not file.is_file():
+            continue
+        text = original = file.read_text()
+        for pattern, replacement in _ENVIRONMENT_PINS:
+            text = pattern.sub(replacement, text)
+        if text != original:
+            file.write_text(text)
 
 
 def _canonical_skops(archive: Path) -> None:
@@ -110,7 +173,10 @@ def _canonical_skops(archive: Path) -> None:
                 renumber(value)
 
     renumber(schema)
-    contents = {files.get(name, name): data for name, data in members.items()}
+    contents = {
+        files.get(name, name): _rounded_npy(data) if name.endswith(".npy") else data
+        for name, data in members.items()
+    }
     contents["schema.json"] = json.dumps(schema, indent=2).encode()
     partial = archive.with_name(archive.name + ".partial")
     with zipfile.ZipFile(partial, "w") as out:

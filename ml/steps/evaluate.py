@@ -6,13 +6,12 @@ binned summaries: none of them contains a row of the data.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import typer
 
-from ml.atomic import atomic_write_text
+from ml.atomic import atomic_write_json
 from ml.modelio import load_native_model
 from ml.paths import TEST_FILE
 from ml.stepkit import run_step
@@ -188,10 +187,10 @@ def main(
     results = compute_metrics(schema, y_true, scores, threshold)
     written = compute_plots(schema, y_true, scores, threshold)
     for name, rows in written.items():
-        atomic_write_text(plots / name, json.dumps(rows, indent=1) + "\n")
+        atomic_write_json(plots / name, rows, indent=1)
     for stale in set(plots.glob("*.json")) - {plots / name for name in written}:
         stale.unlink()  # another task's plot (the task changed): DVC and the report must not show it
-    atomic_write_text(metrics, json.dumps(results, indent=2, sort_keys=True) + "\n")
+    atomic_write_json(metrics, results)
     flat = {k: v for k, v in results.items() if isinstance(v, float)}
     params = {"threshold": threshold} if schema.task == "binary" else {}
     log_step("evaluate", params=params, metrics=flat)
