@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ml.data.synthetic import synthetic_frame
-from ml.modelio import load_native_model, model_output, save_mlflow_model
+from ml.modelio import load_native_model, model_output, round_mantissa, save_mlflow_model
 from ml.steps.tables import typed
 from ml.steps.train import fit
 from tests.harness.schemas import SCHEMAS
@@ -33,4 +33,54 @@ def test_saving_the_same_model_twice_gives_identical_files_that_load_and_predict
     assert _digests(tmp_path / "first") == _digests(tmp_path / "second")
     loaded = load_native_model(tmp_path / "second")
     features = data[schema.names]
-    assert np.array_equal(model_output(loaded, features), model_output(model, features))
+    # The saved floats keep ~10 significant digits (make_reproducible), so predictions agree that closely.
+    assert np.allclose(model_output(loaded, features), model_output(model, features), rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize(("task", "estimator"), [("binary", "linear"), ("multiclass", "forest")])
+def test_last_bit_differences_in_the_fitted_values_give_the_same_files(tmp_path, task, estimator):
+    """Another CPU's BLAS kernels change the last bits of fitted floats; the saved bytes must not change."""
+    schema = SCHEMAS[task]
+    data = typed(synthetic_frame(200, seed=1, schema=schema), schema)
+    model = fit(data, schema, estimator=estimator, n_estimators=5)
+    save_mlflow_model(model, tmp_path / "here", schema)
+    nudged = 0
+    for estimator_object in _estimators(model):
+        for name, value in vars(estimator_object).items():
+            if name.endswith("_") and isinstance(value, np.ndarray) and value.dtype == np.float64:
+                setattr(estimator_object, name, np.nextafter(value, np.inf))
+                nudged += 1
+    assert nudged, "the model has fitted float arrays to nudge"
+    save_mlflow_model(model, tmp_path / "elsewhere", schema)
+    assert _digests(tmp_path / "here") == _digests(tmp_path / "elsewhere")
+
+
+def _estimators(model):
+    """The fitted estimators inside a pipeline or column transformer, depth first."""
+    stack = [model]
+    while stack:
+        current = stack.pop()
+        yield current
+        for attribute in ("steps", "transformers_"):
+            stack += [part[1] for part in getattr(current, attribute, []) if hasattr(part[1], "__dict__")]
+
+
+def test_rounding_keeps_about_ten_significant_digits_and_leaves_non_finite_values():
+    values = np.array([np.pi, -1e-300, 123456.789, 0.0, np.inf, -np.inf, np.nan])
+    rounded = round_mantissa(values)
+    assert np.allclose(rounded[:4], values[:4], rtol=1e-9, atol=0)
+    assert np.isinf(rounded[4:6]).all() and np.isnan(rounded[6])
+    rng = np.random.default_rng(0)
+    sample = rng.normal(size=10_000) * 10.0 ** rng.integers(-8, 8, size=10_000)
+    assert (round_mantissa(sample) == round_mantissa(np.nextafter(sample, np.inf))).mean() > 0.999
+
+
+def test_the_environment_files_name_python_major_minor_and_unpinned_installers(tmp_path):
+    schema = SCHEMAS["binary"]
+    data = typed(synthetic_frame(50, seed=0, schema=schema), schema)
+    save_mlflow_model(fit(data, schema), tmp_path / "model", schema)
+    texts = {n: (tmp_path / "model" / n).read_text() for n in ("MLmodel", "conda.yaml", "python_env.yaml")}
+    assert "python_version: '3.11'" in texts["MLmodel"]
+    assert "- python=3.11\n" in texts["conda.yaml"] and "- pip\n" in texts["conda.yaml"]
+    assert "python: '3.11'" in texts["python_env.yaml"]
+    assert "pip==" not in texts["python_env.yaml"] and "setuptools==" not in texts["python_env.yaml"]
