@@ -3,9 +3,8 @@
 The list is derived, not hand-copied: the source dependencies dvc.yaml declares, every `ml` module the
 stages' commands import (transitively, read from the code), and the files that decide how the job runs.
 Each must be matched by one of train.yml's `paths:` filters, and every tracked file a filter matches must be
-on that list (a wider filter retrains on the edge for nothing). Today `ml.stepkit` imports the CLI, which
-imports nearly all of `ml`: the filter is `ml/**/*.py`, and the precision test asks for a narrower one as soon
-as the steps stop importing the machinery (DESIGN §5, "one door for steps").
+on that list (a wider filter retrains on the edge for nothing). The steps reach the machinery through
+`ml.stepkit` only (DESIGN §5), so the filter lists the few `ml` modules the stages really import.
 """
 
 from __future__ import annotations
