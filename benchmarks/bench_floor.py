@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.measure import Paired, Sample, alternating_pairs, measure, smoke
+from benchmarks.measure import Paired, Sample, alternating_pairs, measure, smoke, track_data
 from ml.data.synthetic import synthetic_frame
-from ml.steps.schema import LABEL
+from ml.steps.schema import load_schema
 from tests.integration.clone import fresh_clone
 
 FLOOR = Path(__file__).with_name("floor_script.py")
@@ -36,8 +36,9 @@ def sizes() -> list[int]:
 
 def floor_command(root: Path, out: Path) -> list[str]:
     params = yaml.safe_load((root / "params.yaml").read_text())
+    label = load_schema(root / "ml" / "steps" / "schema.yaml").label
     return [
-        sys.executable, str(FLOOR), "--data", str(root / "data" / "raw"), "--label", LABEL, "--out", str(out),
+        sys.executable, str(FLOOR), "--data", str(root / "data" / "raw"), "--label", label, "--out", str(out),
         "--test-size", str(params["prepare"]["test_size"]), "--seed", str(params["prepare"]["seed"]),
         "--C", str(params["train"]["C"]), "--max-iter", str(params["train"]["max_iter"]),
         "--solver", str(params["train"]["solver"]),
@@ -64,6 +65,7 @@ def measure_size(rows: int, workdir: Path) -> Paired:
     raw = root / "data" / "raw"
     raw.mkdir(parents=True)
     synthetic_frame(rows, seed=0).to_csv(raw / "data.csv", index=False)
+    track_data(root)
     floor_out = workdir / f"floor-{rows}"
     pairs = 1 if smoke() else PAIRS
     return alternating_pairs(

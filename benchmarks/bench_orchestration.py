@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.measure import smoke
+from benchmarks.measure import smoke, track_data
 from ml.data.synthetic import synthetic_frame
 from tests.integration.clone import edge_train, fresh_clone
 
@@ -70,6 +70,7 @@ def run() -> str:
         raw = root / "data" / "raw"
         raw.mkdir(parents=True)
         synthetic_frame(ROWS, seed=0).to_csv(raw / "breast_cancer.csv", index=False)
+        track_data(root)
         hand_dir = Path(tmp) / "hand"
         (hand_dir / "data").mkdir(parents=True)
         shutil.copy(root / "params.yaml", hand_dir / "params.yaml")

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 import skops.io
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 
 def main() -> None:
@@ -41,14 +43,23 @@ def main() -> None:
     x_train, x_test, y_train, y_test = train_test_split(
         features, label, test_size=args.test_size, random_state=args.seed, stratify=label
     )
+    features_step = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+             make_column_selector(dtype_include="number")),
+            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+             make_column_selector(dtype_exclude="number")),
+        ],
+        sparse_threshold=0.0,
+    )  # fmt: skip
     model = make_pipeline(
-        StandardScaler(), LogisticRegression(C=args.C, max_iter=args.max_iter, solver=args.solver)
+        features_step, LogisticRegression(C=args.C, max_iter=args.max_iter, solver=args.solver)
     )
     model.fit(x_train, y_train)
     predicted = model.predict(x_test)
     metrics = {
         "accuracy": accuracy_score(y_test, predicted),
-        "f1": f1_score(y_test, predicted),
+        "f1": f1_score(y_test, predicted, pos_label=model.classes_[1]),
         "roc_auc": roc_auc_score(y_test, model.predict_proba(x_test)[:, 1]),
     }
     args.out.mkdir(parents=True, exist_ok=True)

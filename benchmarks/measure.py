@@ -81,3 +81,8 @@ def alternating_pairs(baseline: Callable[[], Sample], measured: Callable[[], Sam
 def smoke() -> bool:
     """`EDGE_TRAIN_BENCH_SMOKE=1`: tiny sizes, one pair — the CI check that the benchmark code works."""
     return os.environ.get("EDGE_TRAIN_BENCH_SMOKE") == "1"
+
+
+def track_data(root: Path) -> None:
+    """`dvc add data` in a benchmark's clone: the run refuses data/ that differs from data.dvc."""
+    subprocess.run([sys.executable, "-m", "dvc", "add", "-q", "data"], cwd=root, check=True)
