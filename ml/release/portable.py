@@ -57,7 +57,7 @@ def export_onnx(root: Path, model_hash: str) -> Path | None:
             return None
         console.skipped("export ONNX", f"{PORTABLE_DIR}/{ONNX_FILE} already matches this model")
         return out / ONNX_FILE
-    if not (root / PREPARED_DIR / "test.csv").is_file():  # a runner: held-out rows never leave the edge
+    if not (root / PREPARED_DIR / TEST_FILE).is_file():  # a runner: held-out rows never leave the edge
         console.skipped(
             "export ONNX",
             f"no held-out set here ({PREPARED_DIR}/ stays where the data is) and no parity-checked "

@@ -13,6 +13,7 @@ Promotion writes GTO's stage tag `<model>#<stage>#<n>` on the version's commit (
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -171,13 +172,30 @@ def parse_message(message: str) -> dict[str, str]:
     return fields
 
 
+def _has_identity(root: Path) -> bool:
+    if os.environ.get("GIT_COMMITTER_EMAIL"):
+        return True
+    found = subprocess.run(
+        ["git", "config", "user.email"], cwd=root, capture_output=True, text=True, check=False
+    )
+    return bool(found.stdout.strip())
+
+
 def _tags(root: Path, pattern: str) -> list[str]:
     return _git(root, "tag", "--list", pattern).split()
 
 
+# The tagger of a version tag when git has no identity (a fresh CI runner, a new container): annotated tags
+# need one, and a missing one must not fail a run that has already trained and registered the model.
+FALLBACK_TAGGER = {"GIT_COMMITTER_NAME": "edge-train", "GIT_COMMITTER_EMAIL": "edge-train@localhost.invalid"}
+
+
 def _git(root: Path, *args: str, stdin: str | None = None) -> str:
+    env = None
+    if args[0] == "tag" and "--annotate" in args and not _has_identity(root):
+        env = {**os.environ, **FALLBACK_TAGGER}
     result = subprocess.run(
-        ["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False
+        ["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False, env=env
     )
     if result.returncode != 0:
         raise EdgeTrainError(

@@ -131,7 +131,13 @@ class Scorer:
     def _columns(self, data: list, order: list[int]) -> list:
         import numpy as np
 
-        table = np.array(data, dtype=object).reshape(len(data), -1)
+        width = len(data[0])
+        table = np.array(data, dtype=object)
+        if table.shape != (len(data), width):  # cells holding lists: NumPy nested them; place them one by one
+            table = np.empty((len(data), width), dtype=object)
+            for i, row in enumerate(data):
+                for j, value in enumerate(row):
+                    table[i, j] = value
         arrays = []
         for name, index, categorical in zip(self.columns, order, self.categorical, strict=True):
             cells = table[:, index]

@@ -76,16 +76,17 @@ def test_a_runner_without_the_held_out_rows_packages_without_touching_data(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """After an edge run the runner has the model, never `artifacts/prepared/`: no error, no ONNX."""
-    root = trained_root(tmp_path, build_model(1.0, 500, "lbfgs"))
-    (root / PREPARED_DIR / "test.csv").unlink()
+    root = trained_root(tmp_path, "binary")
+    (root / PREPARED_DIR / TEST_FILE).unlink()
     assert export_onnx(root, "hash1") is None
     assert "stays where the data is" in capsys.readouterr().out
 
 
 def test_an_onnx_model_that_came_back_with_a_passing_parity_report_is_used_without_data(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    edge = trained_root(tmp_path / "edge", build_model(1.0, 500, "lbfgs"))
+    use_schema(monkeypatch, tmp_path, SCHEMAS["binary"])
+    edge = trained_root(tmp_path / "edge", "binary")
     export_onnx(edge, "hash1")  # on the edge, next to the held-out rows
     runner = tmp_path / "runner"
     (runner / PORTABLE_DIR).mkdir(parents=True)

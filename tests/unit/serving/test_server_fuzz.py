@@ -18,10 +18,11 @@ import pytest
 
 from ml.serving import server as server_module
 from ml.serving.server import serve
-from ml.steps.schema import FEATURES
-from tests.unit.serving.test_server import model_root  # noqa: F401 - the shared fixture
+from tests.unit.serving.test_server import SCHEMA, model_root  # noqa: F401 - the shared fixture
 
-ROW = dict.fromkeys(FEATURES, 1.0)
+FEATURES = tuple(SCHEMA.names)
+NUMBER = next(f.name for f in SCHEMA.features if f.kind == "numeric")  # a column that must be a number
+ROW = {f.name: "a" if f.kind == "categorical" else 1.0 for f in SCHEMA.features}
 
 
 @pytest.fixture(params=["native", "onnx"])
@@ -93,15 +94,15 @@ MALFORMED = {
     "columns not names": split([1] * len(FEATURES), [[1.0] * len(FEATURES)]),
     "wrong columns": split([f"x{i}" for i in range(len(FEATURES))], [[1.0] * len(FEATURES)]),
     "no rows": split(list(FEATURES), []),
-    "a string value": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: "big"}]}).encode(),
-    "a numeric string": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: "1.5"}]}).encode(),
-    "NaN": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: float("nan")}]}).encode(),
-    "Infinity": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: float("inf")}]}).encode(),
-    "a list value": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: [1, 2]}]}).encode(),
-    "a dict value": json.dumps({"dataframe_records": [{**ROW, FEATURES[0]: {"a": 1}}]}).encode(),
+    "a string value": json.dumps({"dataframe_records": [{**ROW, NUMBER: "big"}]}).encode(),
+    "a numeric string": json.dumps({"dataframe_records": [{**ROW, NUMBER: "1.5"}]}).encode(),
+    "NaN": json.dumps({"dataframe_records": [{**ROW, NUMBER: float("nan")}]}).encode(),
+    "Infinity": json.dumps({"dataframe_records": [{**ROW, NUMBER: float("inf")}]}).encode(),
+    "a list value": json.dumps({"dataframe_records": [{**ROW, NUMBER: [1, 2]}]}).encode(),
+    "a dict value": json.dumps({"dataframe_records": [{**ROW, NUMBER: {"a": 1}}]}).encode(),
     "records not a list": b'{"dataframe_records": {"a": 1}}',
     "record not an object": b'{"dataframe_records": [1, 2]}',
-    "missing column": json.dumps({"dataframe_records": [{FEATURES[0]: 1.0}]}).encode(),
+    "missing column": json.dumps({"dataframe_records": [{NUMBER: 1.0}]}).encode(),
     "deep nesting": b'{"dataframe_records": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
 }
 
