@@ -19,8 +19,9 @@ from ml.errors import EdgeTrainError
 def synthetic_payload() -> dict:
     """One row with the model's columns and made-up values, in MLflow's `dataframe_split` format."""
     from ml.modelio import synthetic_example
+    from ml.steps.schema import load_schema
 
-    row = synthetic_example(rows=1)
+    row = synthetic_example(load_schema(), rows=1)
     return {"dataframe_split": {"columns": list(row.columns), "data": row.to_numpy().tolist()}}
 
 

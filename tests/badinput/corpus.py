@@ -150,13 +150,13 @@ CASES: list[Case] = [
     Case(
         "params-test-size-1",
         ("params", "check"),
-        ("prepare.test_size", "less than 1"),
+        ("prepare.test_size", "less than or equal to 0.99"),
         params("prepare:\n  test_size: 1.0\n"),
     ),
     Case(
         "params-test-size-0",
         ("params", "check"),
-        ("prepare.test_size", "greater than 0"),
+        ("prepare.test_size", "greater than or equal to 0.01"),
         params("prepare:\n  test_size: 0\n"),
     ),
     Case(
@@ -167,7 +167,10 @@ CASES: list[Case] = [
         xfail="issue 11 owns ml/steps/params.py (seed ≥ 0)",
     ),
     Case(
-        "params-C-negative", ("params", "check"), ("train.C", "greater than 0"), params("train:\n  C: -1\n")
+        "params-C-negative",
+        ("params", "check"),
+        ("train.C", "greater than or equal to"),
+        params("train:\n  C: -1\n"),
     ),
     Case(
         "params-C-inf",

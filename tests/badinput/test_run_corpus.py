@@ -65,13 +65,10 @@ def _edit_data(edit: Callable[[bytes], bytes]) -> Callable[[Path], None]:
 
 
 def _label_column(root: Path) -> str:
-    import importlib.util
+    """The label the clone's schema.yaml names (the steps' schema file, read as the steps read it)."""
+    from ml.steps.schema import load_schema
 
-    spec = importlib.util.spec_from_file_location("schema", root / "ml" / "steps" / "schema.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.LABEL
+    return load_schema(root / "ml" / "steps" / "schema.yaml").label
 
 
 def _committed(edit: Callable[[Path], None]) -> Callable[[Path], None]:
