@@ -177,7 +177,8 @@ def test_the_pr_comment_shows_changed_param_metric_deltas_changed_data_and_gate(
     assert "a local run (`--target local`); in a pull request that is the example data" in body
     assert "Base metrics: `reports/metrics.json` committed at" in body
     assert "| `train.C` | 1.0000 | 0.5000 |" in body
-    assert re.search(r"\| `roc_auc` \| 0\.9960 \| \d\.\d{4} \| ([+-]\d\.\d{4}|0) \|", body), body
+    roc_auc_row = r"\| `roc_auc` \| 0\.9960 \| \d\.\d{4} \| ([+-]\d\.\d{4}|0)( . (better|worse))? \|"
+    assert re.search(roc_auc_row, body), body
     assert "| `data/raw/breast_cancer.csv` | modified | 569 | 529 | -40 |" in body
     assert re.search(r"\| (✅ pass|❌ fail) \| `roc_auc` \| \d\.\d+ [≥<] min 0\.95; ", body), body
     assert "```mermaid" in body
