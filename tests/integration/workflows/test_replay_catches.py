@@ -74,13 +74,13 @@ def test_a_step_that_needs_the_edge_data_fails_after_an_edge_run(tmp_path: Path,
             "name": "Train on the edge compute through Azure ML and wait",
             "run": "exec edge-train submit --wait",
         },
-        {"name": "needs the held-out rows", "run": "test -f artifacts/prepared/test.csv"},
+        {"name": "needs the held-out rows", "run": "test -f artifacts/prepared/test.parquet"},
         seams=edge_seams(edge),
         vars=EDGE_VARS,
     ).run()
     assert result.step("Train on the edge compute through Azure ML and wait").outcome == "success"
     assert result.step("needs the held-out rows").outcome == "failure"
-    assert (edge / "artifacts" / "prepared" / "test.csv").is_file(), "the rows exist, but only on the edge"
+    assert (edge / "artifacts" / "prepared" / "test.parquet").is_file(), "the rows exist, but only on the edge"
 
 
 def test_a_step_after_a_failure_is_skipped_unless_it_asks_for_always(tmp_path: Path, sandbox) -> None:

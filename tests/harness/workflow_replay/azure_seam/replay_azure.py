@@ -87,3 +87,6 @@ def install(state: str) -> None:
     PersistentRegistry(fake, Path(state))
     HTTPAdapter.send = lambda adapter, request, **kw: fake.send(adapter, request, **kw)  # type: ignore[method-assign]
     azure.identity.DefaultAzureCredential = lambda *a, **kw: FakeCredential()  # type: ignore[misc]
+    # With `id-token: write` edge-train signs in through the Actions OIDC token (ml/azure/github_oidc.py);
+    # Entra ID cannot run here either, so that credential is the same fake.
+    azure.identity.ClientAssertionCredential = lambda *a, **kw: FakeCredential()  # type: ignore[misc]
