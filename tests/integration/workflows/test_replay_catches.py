@@ -80,7 +80,8 @@ def test_a_step_that_needs_the_edge_data_fails_after_an_edge_run(tmp_path: Path,
     ).run()
     assert result.step("Train on the edge compute through Azure ML and wait").outcome == "success"
     assert result.step("needs the held-out rows").outcome == "failure"
-    assert (edge / "artifacts" / "prepared" / "test.parquet").is_file(), "the rows exist, but only on the edge"
+    held_out = edge / "artifacts" / "prepared" / "test.parquet"
+    assert held_out.is_file(), "the rows exist, but only on the edge"
 
 
 def test_a_step_after_a_failure_is_skipped_unless_it_asks_for_always(tmp_path: Path, sandbox) -> None:
