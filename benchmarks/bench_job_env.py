@@ -51,6 +51,6 @@ def run() -> str:
             f"| {job[2] / full[2]:.2f} |",
             "",
             "The job image carries no MLflow server, Flask, gunicorn, SQLAlchemy, matplotlib or azure-ai-ml "
-            "(docs/opinions.md, 9). Sizes are site-packages plus the interpreter links uv creates.",
+            "(docs/opinions.md, 13). Sizes are site-packages plus the interpreter links uv creates.",
         ]
     )
