@@ -115,15 +115,19 @@ def round_mantissa(values: np.ndarray) -> np.ndarray:
 
 
 def _rounded_npy(data: bytes) -> bytes:
-    """An .npy member with every float64 value (structured fields too) rounded by `round_mantissa`."""
+    """An .npy member with every float64 value (structured fields too) rounded by `round_mantissa`.
+
+    A structured array is rebuilt field by field into zeroed memory: its padding bytes (a tree's nodes
+    have 7 per node) hold whatever the allocator left there, and np.save writes them as they are.
+    """
     array = np.load(io.BytesIO(data), allow_pickle=False)
     if array.dtype == np.float64:
         array = round_mantissa(array)
     elif array.dtype.names:
-        array = array.copy()
+        source, array = array, np.zeros(array.shape, dtype=array.dtype)
         for name in array.dtype.names:
-            if array.dtype[name] == np.float64:
-                array[name] = round_mantissa(array[name])
+            field = source[name]
+            array[name] = round_mantissa(field) if field.dtype == np.float64 else field
     else:
         return data
     out = io.BytesIO()

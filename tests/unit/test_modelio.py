@@ -5,12 +5,13 @@ identity: if saving added timestamps or memory addresses, every retraining would
 """
 
 import hashlib
+import io
 
 import numpy as np
 import pytest
 
 from ml.data.synthetic import synthetic_frame
-from ml.modelio import load_native_model, model_output, round_mantissa, save_mlflow_model
+from ml.modelio import _rounded_npy, load_native_model, model_output, round_mantissa, save_mlflow_model
 from ml.steps.tables import typed
 from ml.steps.train import fit
 from tests.harness.schemas import SCHEMAS
@@ -63,6 +64,21 @@ def _estimators(model):
         yield current
         for attribute in ("steps", "transformers_"):
             stack += [part[1] for part in getattr(current, attribute, []) if hasattr(part[1], "__dict__")]
+
+
+def test_the_padding_bytes_of_a_structured_array_do_not_reach_the_saved_file():
+    """A tree's nodes are a structured array with 7 padding bytes per node, filled with leftover memory."""
+    fields = {"names": ["child", "threshold", "flag"], "formats": ["<i8", "<f8", "u1"]}
+    layout = np.dtype({**fields, "itemsize": 24})
+    files = []
+    for garbage in (0x00, 0xAB):
+        raw = np.full(3 * layout.itemsize, garbage, dtype=np.uint8).view(layout)
+        raw["child"], raw["threshold"], raw["flag"] = [1, 2, -1], [0.5, np.pi, 0.0], [1, 0, 1]
+        buffer = io.BytesIO()
+        np.save(buffer, raw, allow_pickle=False)
+        files.append(_rounded_npy(buffer.getvalue()))
+    assert files[0] == files[1]
+    assert np.load(io.BytesIO(files[1]))["child"].tolist() == [1, 2, -1]
 
 
 def test_rounding_keeps_about_ten_significant_digits_and_leaves_non_finite_values():
