@@ -145,7 +145,6 @@ CASES: list[Case] = [
         ("run",),
         ("prepare.test_size",),
         params("prepare:\n  test_size: 0.999\n"),
-        xfail="issue 11 owns the step schema (test_size that leaves < 2 test rows)",
     ),
     Case(
         "params-test-size-1",
@@ -164,7 +163,6 @@ CASES: list[Case] = [
         ("params", "check"),
         ("prepare.seed", "greater than or equal to 0"),
         params("prepare:\n  seed: -1\n"),
-        xfail="issue 11 owns ml/steps/params.py (seed ≥ 0)",
     ),
     Case(
         "params-C-negative",
@@ -177,7 +175,6 @@ CASES: list[Case] = [
         ("params", "check"),
         ("train.C",),
         params("train:\n  C: .inf\n"),
-        xfail="issue 11 owns ml/steps/params.py (finite numbers)",
     ),
     Case("params-C-nan", ("params", "check"), ("train.C",), params("train:\n  C: .nan\n")),
     Case(
