@@ -42,7 +42,26 @@ def read_raw(raw_dir: Path, schema: Schema | None = None) -> pd.DataFrame:
     frames = [check_schema(path, schema) for path in files]
     frame = pd.concat(frames, ignore_index=True)
     check_classes(frame, raw_dir, schema)
+    for name, problem in useless_features(frame, schema).items():
+        print(
+            f"! {raw_dir}: feature {name!r} is {problem}: the model learns nothing from it "
+            "(remove it from ml/steps/schema.yaml to silence this)",
+            file=sys.stderr,
+        )
     return frame
+
+
+def useless_features(frame: pd.DataFrame, schema: Schema) -> dict[str, str]:
+    """Features with no values or a single value: trained on anyway (imputed or constant), but said."""
+    found: dict[str, str] = {}
+    for name in schema.names:
+        column = frame[name]
+        distinct = column[column != ""].nunique(dropna=True)  # a missing category was read as ""
+        if distinct == 0:
+            found[name] = "missing in every row"
+        elif distinct == 1:
+            found[name] = "the same in every row"
+    return found
 
 
 def check_schema(path: Path, schema: Schema | None = None) -> pd.DataFrame:

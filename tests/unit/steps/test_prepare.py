@@ -201,3 +201,13 @@ def test_files_in_subfolders_are_read_and_files_not_read_are_named(tmp_path, goo
     warning = capsys.readouterr().err
     assert "2 file(s) not read (.ipynb_checkpoints/a-checkpoint.csv, notes.xlsx)" in warning
     assert ".DS_Store" not in warning
+
+
+def test_a_constant_or_empty_feature_is_trained_on_with_a_warning(tmp_path, good_frame, capsys):
+    other = SCHEMA.of_kind("numeric")[1]
+    write(tmp_path, good_frame.assign(**{NUMERIC: float("nan"), other: 3.0, CATEGORICAL: None}))
+    assert len(read_raw(tmp_path, SCHEMA)) == 40
+    warning = capsys.readouterr().err
+    assert f"feature '{NUMERIC}' is missing in every row" in warning
+    assert f"feature '{other}' is the same in every row" in warning
+    assert f"feature '{CATEGORICAL}' is missing in every row" in warning
