@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.badinput.checkout import differences, snapshot
-from tests.badinput.corpus import MISTAKE_S, UNREACHABLE_S
+from tests.badinput.corpus import MISTAKE_S, SECRET_CELL, UNREACHABLE_S
 from tests.badinput.servers import misbehaving_server, refusing_port
 from tests.integration.clone import edge_train, fresh_clone
 
@@ -76,8 +76,6 @@ def _label_column(root: Path) -> str:
     return _schema(root).label
 
 
-SECRET_CELL = "SECRET-CELL-4711"
-"""A cell's content that must reach no message, log, MLflow store or report: only where it is may be said."""
 PLANTED_ROW = 5  # the CSV's line 7 (the header is line 1)
 
 
