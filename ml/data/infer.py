@@ -83,8 +83,10 @@ def read_table(path: Path, label: str, progress: bool = True):
         try:
             return pq.read_table(path)
         except pa.ArrowInvalid as exc:
+            from ml.steps.tables import first_clause
+
             raise EdgeTrainError(
-                f"{path}: not a readable Parquet file ({_first_clause(exc)})", hint="export it again"
+                f"{path}: not a readable Parquet file ({first_clause(exc)})", hint="export it again"
             ) from None
     _check_utf8_header(path)
     with path.open("rb") as raw, _Progress(size, path.name, enabled=progress) as bar:
@@ -110,8 +112,10 @@ def _read_csv(stream: BinaryIO, path: Path, label: str):
             raise EdgeTrainError(
                 f"{path}: the file is empty", hint="give a CSV file with a header line"
             ) from None
+        from ml.steps.tables import first_clause
+
         raise EdgeTrainError(
-            f"{path}: cannot read it as CSV ({_first_clause(exc)})", hint="check the file"
+            f"{path}: cannot read it as CSV ({first_clause(exc)})", hint="check the file"
         ) from None
 
 
@@ -219,11 +223,6 @@ def _task(path: Path, column, label: str, wanted: str) -> tuple[str, tuple, list
         else tuple(values)
     )
     return task, classes, []
-
-
-def _first_clause(exc: Exception) -> str:
-    """Arrow's error up to its first colon: what failed, without the row or value it goes on to quote."""
-    return " ".join(str(exc).split()).split(":", 1)[0][:120]
 
 
 def _numbers(values: list[str]) -> list[float] | None:

@@ -59,7 +59,7 @@ def read_raw_file(path: Path, schema: Schema) -> pd.DataFrame:
     except pa.ArrowInvalid as exc:
         if path.suffix.lower() == ".parquet":
             raise EdgeTrainError(
-                f"{path}: not a readable Parquet file ({_first_clause(exc)})",
+                f"{path}: not a readable Parquet file ({first_clause(exc)})",
                 hint="export it again, or restore it with `dvc checkout data.dvc`",
             ) from None
         raise csv_problem(path, schema, exc) from None
@@ -164,7 +164,7 @@ def csv_problem(path: Path, schema: Schema, exc: Exception) -> EdgeTrainError:
                 f"{path}: column {name!r} must be {kind}: {len(lines)} cell(s) are not ({_lines(lines)})",
                 hint="fix those cells (or leave them empty), or the column's kind in ml/steps/schema.yaml",
             )
-    return EdgeTrainError(f"{path}: cannot read it as CSV ({_first_clause(exc)})", hint="check the file")
+    return EdgeTrainError(f"{path}: cannot read it as CSV ({first_clause(exc)})", hint="check the file")
 
 
 def _first_non_utf8_line(path: Path) -> int | None:
@@ -236,8 +236,9 @@ def _lines(lines: list[int], unit: str = "line") -> str:
     return f"{unit}{'s' if len(lines) > 1 else ''} {shown}"
 
 
-def _first_clause(exc: Exception) -> str:
-    """Arrow's error up to its first colon: the kind of failure, without the row or value it quotes."""
+def first_clause(exc: Exception) -> str:
+    """Arrow's error up to its first colon: the kind of failure, without the row or value it goes on to quote
+    (`init --data` shows Arrow's errors by the same rule)."""
     return " ".join(str(exc).split()).split(":", 1)[0][:120]
 
 

@@ -3,6 +3,7 @@
 The data is synthetic rows of a schema with every feature kind, so these hold for any fork's schema.
 """
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -211,3 +212,12 @@ def test_a_constant_or_empty_feature_is_trained_on_with_a_warning(tmp_path, good
     assert f"feature '{NUMERIC}' is missing in every row" in warning
     assert f"feature '{other}' is the same in every row" in warning
     assert f"feature '{CATEGORICAL}' is missing in every row" in warning
+
+
+def test_a_damaged_parquet_file_is_named_without_arrows_details(tmp_path, good_frame):
+    path = tmp_path / "raw.parquet"
+    good_frame.to_parquet(path)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(EdgeTrainError) as error:
+        check_schema(path, SCHEMA)
+    assert re.search(r"raw\.parquet: not a readable Parquet file \([^:]*\)$", error.value.message)
