@@ -123,6 +123,9 @@ def _read_parquet_columns(path: Path, wanted: list[str]):
     return pq.read_table(path, columns=wanted)
 
 
+BROKEN_HINT = (
+    "look for an unclosed double quote or a cut-off line; export the file again, then `dvc add data`"
+)
 UTF8_HINT = "save the file as UTF-8 CSV (e.g. `iconv -f latin1 -t utf-8`), then `dvc add data`"
 SHOWN_LINES = 5
 """Line numbers listed per problem (the count says how many there are in all)."""
@@ -142,7 +145,12 @@ def csv_problem(path: Path, schema: Schema, exc: Exception) -> EdgeTrainError:
     bad_byte = _first_non_utf8_line(path)
     if bad_byte is not None:
         return EdgeTrainError(f"{path}: not UTF-8 text (first at line {bad_byte})", hint=UTF8_HINT)
-    widths, cells, last, header = _scan(path, schema)
+    import csv
+
+    try:
+        widths, cells, last, header = _scan(path, schema)
+    except csv.Error:  # e.g. a stray quote that runs a field past the csv module's size limit
+        return EdgeTrainError(f"{path}: cannot read it as CSV ({first_clause(exc)})", hint=BROKEN_HINT)
     if widths:
         line, width = widths[-1]
         if line == last and len(widths) == 1 and not _ends_with_newline(path):
@@ -164,7 +172,7 @@ def csv_problem(path: Path, schema: Schema, exc: Exception) -> EdgeTrainError:
                 f"{path}: column {name!r} must be {kind}: {len(lines)} cell(s) are not ({_lines(lines)})",
                 hint="fix those cells (or leave them empty), or the column's kind in ml/steps/schema.yaml",
             )
-    return EdgeTrainError(f"{path}: cannot read it as CSV ({first_clause(exc)})", hint="check the file")
+    return EdgeTrainError(f"{path}: cannot read it as CSV ({first_clause(exc)})", hint=BROKEN_HINT)
 
 
 def _first_non_utf8_line(path: Path) -> int | None:

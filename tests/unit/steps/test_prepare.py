@@ -221,3 +221,13 @@ def test_a_damaged_parquet_file_is_named_without_arrows_details(tmp_path, good_f
     with pytest.raises(EdgeTrainError) as error:
         check_schema(path, SCHEMA)
     assert re.search(r"raw\.parquet: not a readable Parquet file \([^:]*\)$", error.value.message)
+
+
+def test_a_stray_quote_that_swallows_the_file_is_one_message(tmp_path, good_frame):
+    path = write(tmp_path, pd.concat([good_frame] * 400, ignore_index=True))
+    lines = path.read_text().splitlines(keepends=True)
+    lines[3] = lines[3].replace(",", ',"', 1)  # a quote opened and never closed
+    path.write_text("".join(lines))
+    with pytest.raises(EdgeTrainError, match=r"raw\.csv: ") as error:
+        check_schema(path, SCHEMA)
+    assert SECRET not in error.value.message and "\n" not in error.value.message
