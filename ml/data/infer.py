@@ -83,8 +83,10 @@ def read_table(path: Path, label: str, progress: bool = True):
         try:
             return pq.read_table(path)
         except pa.ArrowInvalid as exc:
+            from ml.steps.tables import first_clause
+
             raise EdgeTrainError(
-                f"{path}: not a readable Parquet file ({exc})", hint="export it again"
+                f"{path}: not a readable Parquet file ({first_clause(exc)})", hint="export it again"
             ) from None
     _check_utf8_header(path)
     with path.open("rb") as raw, _Progress(size, path.name, enabled=progress) as bar:
@@ -110,7 +112,11 @@ def _read_csv(stream: BinaryIO, path: Path, label: str):
             raise EdgeTrainError(
                 f"{path}: the file is empty", hint="give a CSV file with a header line"
             ) from None
-        raise EdgeTrainError(f"{path}: cannot read it as CSV ({text[:200]})", hint="check the file") from None
+        from ml.steps.tables import first_clause
+
+        raise EdgeTrainError(
+            f"{path}: cannot read it as CSV ({first_clause(exc)})", hint="check the file"
+        ) from None
 
 
 def _check_utf8_header(path: Path) -> None:
@@ -120,8 +126,9 @@ def _check_utf8_header(path: Path) -> None:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            line = head.count(b"\n", 0, exc.start) + 1
             raise EdgeTrainError(
-                f"{path}: not UTF-8 text (byte {exc.start}: {head[exc.start : exc.start + 1]!r})",
+                f"{path}: not UTF-8 text (line {line})",
                 hint="save the file as UTF-8 CSV (e.g. `iconv -f latin1 -t utf-8`)",
             ) from None
 
@@ -188,7 +195,7 @@ def _task(path: Path, column, label: str, wanted: str) -> tuple[str, tuple, list
     numbers = _numbers(values)
     if len(values) < 2:
         raise EdgeTrainError(
-            f"{path}: label {label!r} has a single value ({values[0]!r}): there is nothing to learn",
+            f"{path}: label {label!r} has a single value in all {len(column)} rows: nothing to learn",
             hint="pick the column that varies, or add rows of the other class(es)",
         )
     if wanted == "regression" or (wanted == "auto" and numbers is not None and _continuous(numbers)):

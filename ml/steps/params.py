@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class StepParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Infinity and NaN are numbers to YAML (`.inf`, `.nan`) but no hyperparameter's value: refused by name.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class PrepareParams(StepParams):

@@ -19,24 +19,50 @@ RAW_SUFFIXES = (".csv", ".parquet")
 
 
 def raw_files(raw_dir: Path) -> list[Path]:
-    return sorted(p for p in raw_dir.rglob("*") if p.suffix in RAW_SUFFIXES and p.is_file())
+    """Every CSV and Parquet file under `raw_dir`, subfolders included, in path order (hidden ones skipped:
+    an editor's or notebook's copy such as `.ipynb_checkpoints/x.csv` would count its rows twice)."""
+    return sorted(p for p in _visible_files(raw_dir) if p.suffix.lower() in RAW_SUFFIXES)
+
+
+def ignored_files(raw_dir: Path) -> list[Path]:
+    """Files under `raw_dir` that `raw_files` does not read and a user may have meant as data."""
+    read, visible = set(raw_files(raw_dir)), set(_visible_files(raw_dir))
+    return sorted(
+        p
+        for p in raw_dir.rglob("*")
+        if p.is_file() and p not in read and (p in visible or p.suffix.lower() in RAW_SUFFIXES)
+    )
+
+
+def _visible_files(raw_dir: Path) -> list[Path]:
+    return [
+        p
+        for p in raw_dir.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(raw_dir).parts)
+    ]
 
 
 def read_raw_file(path: Path, schema: Schema) -> pd.DataFrame:
-    """One raw file's schema columns, typed by the schema (booleans as 0/1 numbers, categories as text)."""
+    """One raw file's schema columns, typed by the schema (booleans as 0/1 numbers, categories as text).
+
+    An error names the file, column, line numbers and how many cells are wrong, never a cell's content:
+    step errors reach cloud job logs, and the data must not.
+    """
     import pyarrow as pa
 
     wanted = [*schema.names, schema.label]
     try:
-        if path.suffix == ".parquet":
+        if path.suffix.lower() == ".parquet":
             table = _read_parquet_columns(path, wanted)
         else:
             table = _read_csv_columns(path, schema, wanted)
     except pa.ArrowInvalid as exc:
-        raise EdgeTrainError(
-            f"{path}: {_arrow_reason(exc, path, schema)}",
-            hint="fix the value in the file, or the column's kind in ml/steps/schema.yaml",
-        ) from None
+        if path.suffix.lower() == ".parquet":
+            raise EdgeTrainError(
+                f"{path}: not a readable Parquet file ({first_clause(exc)})",
+                hint="export it again, or restore it with `dvc checkout data.dvc`",
+            ) from None
+        raise csv_problem(path, schema, exc) from None
     frame = table.to_pandas()
     return typed(frame, schema, path)
 
@@ -52,12 +78,8 @@ def _read_csv_columns(path: Path, schema: Schema, wanted: list[str]):
             f"{path}: missing column(s): {', '.join(map(repr, missing))}",
             hint="the columns must match ml/steps/schema.yaml (or re-run `edge-train init --data`)",
         )
-    kinds = {f.name: f.kind for f in schema.features}
-    types = {
-        name: pa.float64() if kind == "numeric" else pa.bool_() if kind == "boolean" else pa.string()
-        for name, kind in kinds.items()
-    }
-    types[schema.label] = pa.float64() if schema.task == "regression" else pa.string()
+    arrow = {"numeric": pa.float64(), "boolean": pa.bool_(), "categorical": pa.string()}
+    types = {name: arrow[kind] for name, kind in _kinds(schema).items()}
     return pacsv.read_csv(
         path,
         convert_options=pacsv.ConvertOptions(
@@ -66,16 +88,23 @@ def _read_csv_columns(path: Path, schema: Schema, wanted: list[str]):
     )
 
 
+def _kinds(schema: Schema) -> dict[str, str]:
+    """Each column's kind as read from the CSV; the label is a number for regression, else text."""
+    kinds = {f.name: f.kind for f in schema.features}
+    kinds[schema.label] = "numeric" if schema.task == "regression" else "categorical"
+    return kinds
+
+
 def _csv_header(path: Path) -> list[str]:
     import csv
 
+    with path.open("rb") as handle:
+        first = handle.readline()
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            header = next(csv.reader(handle), None)
-    except UnicodeDecodeError as exc:
-        raise EdgeTrainError(
-            f"{path}: not UTF-8 text (byte {exc.start})", hint="save the file as UTF-8 CSV"
-        ) from None
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise EdgeTrainError(f"{path}: not UTF-8 text (line 1)", hint=UTF8_HINT) from None
+    header = next(csv.reader([line]), None)
     if not header:
         raise EdgeTrainError(f"{path}: the file is empty", hint="restore it with `dvc checkout data.dvc`")
     return header
@@ -94,52 +123,172 @@ def _read_parquet_columns(path: Path, wanted: list[str]):
     return pq.read_table(path, columns=wanted)
 
 
-def _arrow_reason(exc: Exception, path: Path, schema: Schema) -> str:
-    """Arrow's conversion error in the schema's words: the column's name and kind, the value, the line."""
-    import re
+BROKEN_HINT = (
+    "look for an unclosed double quote or a cut-off line; export the file again, then `dvc add data`"
+)
+UTF8_HINT = "save the file as UTF-8 CSV (e.g. `iconv -f latin1 -t utf-8`), then `dvc add data`"
+SHOWN_LINES = 5
+"""Line numbers listed per problem (the count says how many there are in all)."""
+# Cells Arrow reads as missing, and its spellings of booleans (pyarrow.csv.ConvertOptions' defaults).
+_NULLS = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "N/A"}
+    | {"NA", "NULL", "NaN", "n/a", "nan", "null"}
+)
+_BOOLEANS = frozenset({"1", "True", "TRUE", "true", "0", "False", "FALSE", "false"})
 
-    text = " ".join(str(exc).split())
-    found = re.search(r"CSV column #(\d+):.*?conversion error to \w+: invalid value '(.*?)'", text)
-    if not found or path.suffix != ".csv":
-        return text[:300]
-    index, value = int(found.group(1)), found.group(2)
-    name = _csv_header(path)[index]
-    kind = {f.name: f.kind for f in schema.features}.get(name, "numeric")
-    return f"column {name!r} must be {kind}, found {value!r} (line {_first_line(path, index, value)})"
 
+def csv_problem(path: Path, schema: Schema, exc: Exception) -> EdgeTrainError:
+    """What is wrong with a CSV that Arrow refused, in line numbers and counts (read only on this path).
 
-def _first_line(path: Path, index: int, value: str) -> int | None:
-    """The file line where `value` first stands in column `index` (read only when reporting an error)."""
+    Arrow's own message quotes the offending row or value, so it is never shown beyond its first clause.
+    """
+    bad_byte = _first_non_utf8_line(path)
+    if bad_byte is not None:
+        return EdgeTrainError(f"{path}: not UTF-8 text (first at line {bad_byte})", hint=UTF8_HINT)
     import csv
 
-    with path.open(encoding="utf-8", newline="") as handle:
-        for line, row in enumerate(csv.reader(handle), 1):
-            if line > 1 and len(row) > index and row[index] == value:
-                return line
+    try:
+        widths, cells, last, header = _scan(path, schema)
+    except csv.Error:  # e.g. a stray quote that runs a field past the csv module's size limit
+        return EdgeTrainError(f"{path}: cannot read it as CSV ({first_clause(exc)})", hint=BROKEN_HINT)
+    if widths:
+        line, width = widths[-1]
+        if line == last and len(widths) == 1 and not _ends_with_newline(path):
+            return EdgeTrainError(
+                f"{path}: the file looks truncated: its last line ({line}) has {width} of {header} columns "
+                "and no line end",
+                hint="export the complete file again (or restore the committed data with `dvc checkout "
+                "data.dvc`), then run `dvc add data`",
+            )
+        return EdgeTrainError(
+            f"{path}: {len(widths)} line(s) do not have the header's {header} columns "
+            f"({_lines([w[0] for w in widths])})",
+            hint="fix those lines (a value with a comma needs double quotes), then `dvc add data`",
+        )
+    for name, lines in cells.items():
+        if lines:
+            kind = _kinds(schema)[name]
+            return EdgeTrainError(
+                f"{path}: column {name!r} must be {kind}: {len(lines)} cell(s) are not ({_lines(lines)})",
+                hint="fix those cells (or leave them empty), or the column's kind in ml/steps/schema.yaml",
+            )
+    return EdgeTrainError(f"{path}: cannot read it as CSV ({first_clause(exc)})", hint=BROKEN_HINT)
+
+
+def _first_non_utf8_line(path: Path) -> int | None:
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return lines + chunk.count(b"\n", 0, max(exc.start, 0))
+            lines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return lines
     return None
+
+
+def _scan(path: Path, schema: Schema) -> tuple[list[tuple[int, int]], dict[str, list[int]], int, int]:
+    """(lines of the wrong width with their width, lines of unconvertible cells per column, last line,
+    header width)."""
+    import csv
+
+    kinds = {name: kind for name, kind in _kinds(schema).items() if kind != "categorical"}
+    widths: list[tuple[int, int]] = []
+    cells: dict[str, list[int]] = {name: [] for name in kinds}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        columns = [(header.index(name), name, kind) for name, kind in kinds.items() if name in header]
+        last = reader.line_num
+        for row in reader:
+            last = reader.line_num
+            if not row:
+                continue
+            if len(row) != len(header):
+                widths.append((last, len(row)))
+                continue
+            for index, name, kind in columns:
+                if not _fits(row[index], kind):
+                    cells[name].append(last)
+    return widths, cells, last, len(header)
+
+
+def _fits(cell: str, kind: str) -> bool:
+    if cell in _NULLS:
+        return True
+    if kind == "boolean":
+        return cell in _BOOLEANS
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return "_" not in cell  # Python reads 1_000 as a number, Arrow does not
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) in (b"\n", b"\r")
+
+
+def _lines(lines: list[int], unit: str = "line") -> str:
+    """`line 7` or `lines 2, 7, …`: where, never what."""
+    shown = ", ".join(str(n) for n in lines[:SHOWN_LINES]) + (", …" if len(lines) > SHOWN_LINES else "")
+    return f"{unit}{'s' if len(lines) > 1 else ''} {shown}"
+
+
+def first_clause(exc: Exception) -> str:
+    """Arrow's error up to its first colon: the kind of failure, without the row or value it goes on to quote
+    (`init --data` shows Arrow's errors by the same rule)."""
+    return " ".join(str(exc).split()).split(":", 1)[0][:120]
 
 
 def typed(frame: pd.DataFrame, schema: Schema, path: Path | str = "data") -> pd.DataFrame:
     """The schema's columns in schema order: numbers float64, booleans 0/1 float64, categories text.
 
-    Feature values may be missing (the model imputes numbers; a missing category is ""); labels may not.
+    Feature values may be missing (the model imputes numbers; a missing category is ""); labels may not,
+    and no number may be infinite (no scaler or estimator takes it).
     """
+    import numpy as np
+
     out = pd.DataFrame(index=frame.index)
     for feature in schema.features:
         column = frame[feature.name]
         if feature.kind == "categorical":
             # A missing category is the category "": the ONNX model and the server see the same.
             out[feature.name] = column.astype("string").fillna("").astype(object)
-        else:
-            try:
-                out[feature.name] = pd.to_numeric(column.astype("float64"), errors="raise")
-            except (TypeError, ValueError):
-                raise EdgeTrainError(
-                    f"{path}: column {feature.name!r} must be {feature.kind}, found {column.dtype}",
-                    hint="fix the values in the file, or the column's kind in ml/steps/schema.yaml",
-                ) from None
+            continue
+        try:
+            out[feature.name] = pd.to_numeric(column.astype("float64"), errors="raise")
+        except (TypeError, ValueError):
+            raise EdgeTrainError(
+                f"{path}: column {feature.name!r} must be {feature.kind}, found {column.dtype}",
+                hint="fix the values in the file, or the column's kind in ml/steps/schema.yaml",
+            ) from None
+        infinite = np.isinf(out[feature.name])
+        if infinite.any():
+            raise EdgeTrainError(
+                f"{path}: column {feature.name!r} has {int(infinite.sum())} infinite value(s) "
+                f"({_where(path, infinite)})",
+                hint="replace them with numbers, or leave the cells empty (missing values are imputed)",
+            )
     out[schema.label] = _labels(frame[schema.label], schema, path)
     return out
+
+
+def _where(path: Path | str, bad: pd.Series) -> str:
+    """The file lines (CSV: the header is line 1) or rows (Parquet) where `bad` holds, a few of them."""
+    rows = bad[bad].index
+    if str(path).lower().endswith(".parquet"):
+        return _lines((rows + 1).tolist(), "row")
+    return _lines((rows + 2).tolist())
 
 
 def _labels(column: pd.Series, schema: Schema, path: Path | str) -> pd.Series:
@@ -147,11 +296,19 @@ def _labels(column: pd.Series, schema: Schema, path: Path | str) -> pd.Series:
     if missing.any():
         raise EdgeTrainError(
             f"{path}: {int(missing.sum())} missing value(s) in label {schema.label!r} "
-            f"(lines {(missing[missing].index[:5] + 2).tolist()})",
+            f"({_where(path, missing)})",
             hint="every row needs a label; drop or fix those rows",
         )
     if schema.task == "regression":
-        return column.astype("float64")
+        values = column.astype("float64")
+        infinite = values.abs() == float("inf")
+        if infinite.any():
+            raise EdgeTrainError(
+                f"{path}: {int(infinite.sum())} infinite value(s) in label {schema.label!r} "
+                f"({_where(path, infinite)})",
+                hint="every label must be a finite number; fix or drop those rows",
+            )
+        return values
     by_text = {str(c): c for c in schema.classes}
     text = column.astype(str).str.strip()
     # "1.0" in a float column is the class 1: compare numbers as numbers.
@@ -159,11 +316,12 @@ def _labels(column: pd.Series, schema: Schema, path: Path | str) -> pd.Series:
     for value in schema.classes:
         if isinstance(value, int | float) and not isinstance(value, bool):
             text = text.where(~(numeric == value), str(value))
-    unexpected = sorted(set(text) - set(by_text))
-    if unexpected:
+    unexpected = ~text.isin(list(by_text))
+    if unexpected.any():
+        # The values themselves are data: only where they are and how many.
         raise EdgeTrainError(
-            f"{path}: label {schema.label!r} has {len(unexpected)} unexpected value(s), e.g. "
-            f"{unexpected[:5]}; the schema's classes are {list(schema.classes)}",
+            f"{path}: label {schema.label!r} is not one of the schema's classes {list(schema.classes)} "
+            f"in {int(unexpected.sum())} row(s) ({_where(path, unexpected)})",
             hint="fix the labels, or the classes in ml/steps/schema.yaml",
         )
     values = text.map(by_text)

@@ -116,6 +116,45 @@ AZURE_SETTINGS = (
 )
 METRICS = {"reports/metrics.json": '{"roc_auc": 0.99, "f1": 0.95, "accuracy": 0.96}\n'}
 
+
+def table_csv(rows: int = 40, label_values: Callable[[int], str] | None = None) -> str:
+    """A CSV of the test schema's columns (tests/harness/schemas.py), so the cases hold for any fork:
+    numbers, booleans and the schema's categories, and labels cycling through its classes."""
+    from tests.harness.schemas import SCHEMAS
+
+    schema = SCHEMAS["binary"]
+    lines = [",".join([*schema.names, schema.label])]
+    for i in range(rows):
+        cells = []
+        for feature in schema.features:
+            if feature.kind == "numeric":
+                cells.append(f"{(i * 7919) % 97 / 3:.3f}")
+            elif feature.kind == "boolean":
+                cells.append("true" if i % 3 else "false")
+            else:
+                categories = feature.categories or ("a", "b")
+                cells.append(categories[i % len(categories)])
+        cells.append(label_values(i) if label_values else str(schema.classes[i % len(schema.classes)]))
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def not_utf8_csv(line: int) -> bytes:
+    """`table_csv()` with a Latin-1 byte at the start of file line `line` (the header is line 1)."""
+    lines = table_csv().encode().split(b"\n")
+    lines[line - 1] = b"\xe9" + lines[line - 1]
+    return b"\n".join(lines)
+
+
+SECRET_CELL = "SECRET-CELL-4711"
+"""A cell's content no message may repeat (messages can reach cloud job logs)."""
+INIT_LABEL = "churned"  # the test schema's binary label
+
+
+def init_data(*extra: str) -> tuple[str, ...]:
+    return ("init", "--data", f"{ROOT}/mine.csv", "--label", INIT_LABEL, *extra)
+
+
 CASES: list[Case] = [
     # --- params.yaml ----------------------------------------------------------------------------------
     Case("params-empty", ("params", "check"), ("params.yaml", "empty"), params("")),
@@ -145,7 +184,6 @@ CASES: list[Case] = [
         ("run",),
         ("prepare.test_size",),
         params("prepare:\n  test_size: 0.999\n"),
-        xfail="issue 11 owns the step schema (test_size that leaves < 2 test rows)",
     ),
     Case(
         "params-test-size-1",
@@ -164,7 +202,6 @@ CASES: list[Case] = [
         ("params", "check"),
         ("prepare.seed", "greater than or equal to 0"),
         params("prepare:\n  seed: -1\n"),
-        xfail="issue 11 owns ml/steps/params.py (seed ≥ 0)",
     ),
     Case(
         "params-C-negative",
@@ -177,7 +214,6 @@ CASES: list[Case] = [
         ("params", "check"),
         ("train.C",),
         params("train:\n  C: .inf\n"),
-        xfail="issue 11 owns ml/steps/params.py (finite numbers)",
     ),
     Case("params-C-nan", ("params", "check"), ("train.C",), params("train:\n  C: .nan\n")),
     Case(
@@ -732,4 +768,43 @@ CASES: list[Case] = [
     Case("data-dvc-not-yaml", ("data", "restore"), ("data.dvc",), {"data.dvc": "outs: [\n"}),
     Case("data-dvc-no-outs", ("data", "restore"), ("data.dvc",), {"data.dvc": "foo: 1\n"}),
     Case("dvc-config-broken", ("data", "restore"), (".dvc/config",), {".dvc/config": "[core\n"}),
+    # --- init --data: a user's table (issue 11's bad-input list; the 100 MB one is a slow unit test) -----
+    Case(
+        "init-data-no-such-label",
+        ("init", "--data", f"{ROOT}/mine.csv", "--label", "outcome"),
+        ("mine.csv", "no column 'outcome'", "--label"),
+        {"mine.csv": table_csv()},
+    ),
+    Case(
+        "init-data-one-class",
+        init_data(),
+        ("mine.csv", f"label '{INIT_LABEL}' has a single value", "other class"),
+        {"mine.csv": table_csv(label_values=lambda i: SECRET_CELL)},
+        secrets=(SECRET_CELL,),
+    ),
+    Case(
+        "init-data-not-utf8",
+        init_data(),
+        ("mine.csv", "not utf-8 text (line 3)", "utf-8 csv"),
+        {"mine.csv": not_utf8_csv(line=3)},
+    ),
+    Case("init-data-empty", init_data(), ("mine.csv", "empty"), {"mine.csv": b""}),
+    Case(
+        "init-data-header-only",
+        init_data(),
+        ("mine.csv", "no rows"),
+        {"mine.csv": table_csv().split("\n", 1)[0] + "\n"},
+    ),
+    Case(
+        "init-data-text-label-as-regression",
+        init_data("--task", "regression"),
+        ("mine.csv", "250 distinct values", "--task multiclass"),
+        {"mine.csv": table_csv(400, lambda i: f"city-{i % 250}")},
+    ),
+    Case(
+        "init-data-250-classes",
+        init_data(),
+        ("mine.csv", "too many classes", "--task regression"),
+        {"mine.csv": table_csv(400, lambda i: f"city-{i % 250}")},
+    ),
 ]

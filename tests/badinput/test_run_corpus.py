@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.badinput.checkout import differences, snapshot
-from tests.badinput.corpus import MISTAKE_S, UNREACHABLE_S
+from tests.badinput.corpus import MISTAKE_S, SECRET_CELL, UNREACHABLE_S
 from tests.badinput.servers import misbehaving_server, refusing_port
 from tests.integration.clone import edge_train, fresh_clone
 
@@ -49,6 +49,7 @@ class RunCase:
     exit_code: int = 1
     seconds: float = PROCESS_MISTAKE_S
     xfail: str = ""
+    secrets: tuple[str, ...] = ()  # in no output and no file the run wrote (SECRET_CELL: a planted cell)
     slow: bool = False  # runs with `make test-slow`: covered in kind by a faster case in `make test`
 
 
@@ -64,11 +65,58 @@ def _edit_data(edit: Callable[[bytes], bytes]) -> Callable[[Path], None]:
     return setup
 
 
-def _label_column(root: Path) -> str:
-    """The label the clone's schema.yaml names (the steps' schema file, read as the steps read it)."""
+def _schema(root: Path):
+    """The clone's schema.yaml (the steps' schema file, read as the steps read it)."""
     from ml.steps.schema import load_schema
 
-    return load_schema(root / "ml" / "steps" / "schema.yaml").label
+    return load_schema(root / "ml" / "steps" / "schema.yaml")
+
+
+def _label_column(root: Path) -> str:
+    return _schema(root).label
+
+
+PLANTED_ROW = 5  # the CSV's line 7 (the header is line 1)
+
+
+def _plant(value: str, column: Callable[[object], str]) -> Callable[[Path], None]:
+    """Write `value` into one cell of the column `column(schema)` picks, every other cell kept as written."""
+
+    def setup(root: Path) -> None:
+        import pandas as pd
+
+        path = _raw_csv(root)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.loc[PLANTED_ROW, column(_schema(root))] = value
+        frame.to_csv(path, index=False, lineterminator="\n")
+
+    return setup
+
+
+def _a_number_column(schema) -> str:
+    """A numeric (or boolean) feature, where text is wrong; the label when every feature is categorical."""
+    return next(iter(schema.of_kind("numeric") + schema.of_kind("boolean")), schema.label)
+
+
+def _the_label(schema) -> str:
+    return schema.label
+
+
+def _leaks(root: Path, secret: str, before: dict[str, str]) -> list[str]:
+    """Files the run wrote (added or changed since `before`, and DVC's tmp/) that hold `secret`; the data,
+    its DVC cache and the prepared sets are the data itself and stay on the machine."""
+    after = snapshot(root)
+    written = {path for path, digest in after.items() if before.get(path) != digest}
+    written |= {p.relative_to(root).as_posix() for p in (root / ".dvc" / "tmp").rglob("*")}
+    needle = secret.encode()
+    return sorted(
+        rel
+        for rel in written
+        if not rel.startswith(("data/", ".dvc/cache/", "artifacts/"))
+        and (root / rel).is_file()
+        and not (root / rel).is_symlink()
+        and needle in (root / rel).read_bytes()
+    )
 
 
 def _committed(edit: Callable[[Path], None]) -> Callable[[Path], None]:
@@ -161,7 +209,6 @@ RUN_CASES = [
         ("run", "--no-release"),
         ("data/raw", "truncated"),
         setup=_committed(_edit_data(lambda b: b[: len(b) // 2])),
-        xfail="issue 11 owns prepare's checks of raw files",
         slow=True,
         seconds=STEP_S,
     ),
@@ -170,7 +217,6 @@ RUN_CASES = [
         ("run", "--no-release"),
         ("data/raw", "utf-8"),
         setup=_committed(_edit_data(lambda b: b.replace(b"\n1", b"\n\xff1", 1))),
-        xfail="issue 11 owns prepare's checks of raw files",
         slow=True,
         seconds=STEP_S,
     ),
@@ -186,7 +232,31 @@ RUN_CASES = [
         ("run", "--no-release"),
         ("data/raw", "class"),
         setup=_committed(_frame_edit(_one_class)),
-        xfail="issue 11 owns prepare's checks of raw files",
+        slow=True,
+        seconds=STEP_S,
+    ),
+    RunCase(
+        "run-data-secret-in-a-number-column",
+        ("run", "--no-release"),
+        ("data/raw", "line 7"),
+        setup=_committed(_plant(SECRET_CELL, _a_number_column)),
+        secrets=(SECRET_CELL,),
+        seconds=STEP_S,
+    ),
+    RunCase(
+        "run-data-secret-in-the-label",
+        ("run", "--no-release"),
+        ("data/raw", "line 7"),
+        setup=_committed(_plant(SECRET_CELL, _the_label)),
+        secrets=(SECRET_CELL,),
+        slow=True,
+        seconds=STEP_S,
+    ),
+    RunCase(
+        "run-data-infinite-number",
+        ("run", "--no-release"),
+        ("data/raw", "line 7"),
+        setup=_committed(_plant("inf", _a_number_column)),
         slow=True,
         seconds=STEP_S,
     ),
@@ -334,3 +404,7 @@ def test_bad_input_on_a_trained_checkout(case: RunCase, trained: Path, tmp_path:
     assert elapsed <= case.seconds, f"took {elapsed:.1f} s (bound {case.seconds:.0f} s)"
     changed = differences(before, snapshot(root), BOOKKEEPING)
     assert not changed, f"changed by a failed command: {changed}"
+    for secret in case.secrets:
+        assert secret not in output, "a cell's content was printed"
+        leaks = _leaks(root, secret, before)
+        assert not leaks, f"a cell's content was written to {leaks}"

@@ -17,6 +17,7 @@ import pytest
 from ml.data.adopt import adopt
 from ml.data.infer import infer
 from ml.errors import EdgeTrainError
+from tests.badinput.corpus import MISTAKE_S
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -183,3 +184,32 @@ def _env() -> dict[str, str]:
     import sys
 
     return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.mark.slow
+def test_a_100_mb_table_is_streamed_with_progress_and_decided_in_under_10_s(tmp_path, monkeypatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    import ml.console
+
+    block = write(tmp_path, table(20_000)).read_bytes()
+    header, body = block.split(b"\n", 1)
+    path = tmp_path / "big.csv"
+    with path.open("wb") as out:
+        out.write(header + b"\n")
+        while out.tell() < 100 << 20:
+            out.write(body)
+    screen = io.StringIO()
+    monkeypatch.setattr(ml.console, "err_console", Console(file=screen, force_terminal=True, width=100))
+
+    started = time.monotonic()
+    decision = infer(path, "churned")
+    elapsed = time.monotonic() - started
+
+    assert decision.schema.task == "binary" and decision.rows > 1_000_000
+    assert "reading big.csv" in screen.getvalue()  # the progress display, shown while the file streams in
+    # Goal: 10 s. Measured 5-7 s for 100 MiB with a load average of 14 on 2 cores (01 Dec); the bound has
+    # room for a loaded CI runner and still catches a fall back to row-by-row parsing (minutes).
+    assert elapsed < 2 * MISTAKE_S, f"{elapsed:.1f} s"
