@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ml import console
@@ -34,6 +35,17 @@ def reproduce(repo: Repo) -> list[str]:
     else:
         console.skipped("pipeline", "every stage is up to date (no code, data or params changed)")
     return [s.addressing for s in stages]
+
+
+def remove_leftovers(root: Path) -> None:
+    """Delete the temporary files a killed step or release left (SIGKILL runs no cleanup), and say so:
+    they are never part of an output, and a release must not hash, register or package them."""
+    from ml.atomic import sweep_leftovers
+    from ml.paths import OUTPUT_DIRS
+
+    if removed := sweep_leftovers(root, OUTPUT_DIRS):
+        shown = ", ".join(removed[:3]) + (f" and {len(removed) - 3} more" if len(removed) > 3 else "")
+        console.done(f"removed what an interrupted run left behind: {shown}")
 
 
 def _restore_previous_outputs(repo: Repo) -> None:

@@ -46,10 +46,32 @@ def configure_mlflow(root: Path | None = None) -> str:
 
         base = root or repo_root()
         uri = load_settings(base).tracking.uri
-        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-            uri = f"sqlite:///{(base / uri.removeprefix('sqlite:///')).as_posix()}"
+        if db := _checkout_store(uri, base):
+            uri = f"sqlite:///{db.as_posix()}"
+            follow_move(base)
     mlflow.set_tracking_uri(uri)
     return uri
+
+
+def _checkout_store(uri: str, root: Path) -> Path | None:
+    """The sqlite file of a store given relative to the checkout (the default), else None."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return root / uri.removeprefix("sqlite:///")
+    return None
+
+
+def follow_move(root: Path) -> None:
+    """The checkout's own store moved with it: re-root its artifact paths, and say so once. Cheap (one
+    sqlite query, no MLflow import), so `edge-train run` calls it even when nothing else opens the store."""
+    from ml import console
+    from ml.config import load_settings
+    from ml.mlflow_store import rebase_moved_store
+
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return
+    db = _checkout_store(load_settings(root).tracking.uri, root)
+    if db and (old := rebase_moved_store(db, root)):
+        console.done(f"{db.name}: artifact paths moved from {old}/mlruns to {root.as_posix()}/mlruns")
 
 
 def experiment_name(root: Path | None = None) -> str:
@@ -78,12 +100,17 @@ def tracking_errors(uri: str) -> Iterator[None]:
         ) from None
 
 
-def log_step(step: str, params: Mapping[str, object], metrics: Mapping[str, float]) -> str:
+def log_step(
+    step: str,
+    params: Mapping[str, object],
+    metrics: Mapping[str, float],
+    extra_tags: Mapping[str, str] | None = None,
+) -> str:
     """Log one step as an MLflow run tagged with the step and the pipeline run; return the run id."""
     uri = configure_mlflow()
     import mlflow
 
-    tags = {"edge_train.step": step}
+    tags = {"edge_train.step": step, **(extra_tags or {})}
     if os.environ.get(PIPELINE_RUN_ENV):
         tags["edge_train.pipeline_run"] = os.environ[PIPELINE_RUN_ENV]
     with tracking_errors(uri):
