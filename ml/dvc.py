@@ -79,15 +79,18 @@ def disk_error(exc: BaseException, root: Path) -> EdgeTrainError | None:
         cause = cause.__cause__ or cause.__context__
     if not isinstance(cause, OSError) or cause.errno is None:
         return None
-    where = _shown(cause.filename, root)
-    folder = _shown(str(Path(cause.filename).parent), root) if cause.filename else "the checkout"
+    written = cause.filename2 or cause.filename  # a copy's destination is what needed the space
+    folder = _shown(str(Path(written).parent), root) if written else ""
     kept = "dvc.lock and the previous outputs were kept"
     if cause.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        disk = folder or "this checkout or its DVC cache (.dvc/cache)"
         return EdgeTrainError(
-            f"no space left writing {where} ({cause.strerror}); {kept}",
-            hint=f"free space on the disk holding {folder} (`dvc gc --workspace` drops cache entries this "
-            "checkout no longer uses), then run again",
+            f"no space left on the disk holding {disk} ({cause.strerror}); {kept}",
+            hint="free space there (`dvc gc --workspace` drops cache entries this checkout no longer uses), "
+            "then run again",
         )
+    where = _shown(cause.filename, root)
+    folder = folder or "the checkout"
     if cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return EdgeTrainError(
             f"{folder}/ is not writable ({cause.strerror}: {where}); {kept}",
