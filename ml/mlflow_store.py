@@ -53,10 +53,13 @@ def _old_root(con: sqlite3.Connection, root: Path) -> str | None:
         locations = [row[0] for row in con.execute("SELECT artifact_location FROM experiments")]
     except sqlite3.Error:
         return None  # not (yet) an MLflow store: MLflow creates its tables on first use
+    here = root.as_posix()
     for location in locations:
         match = _LOCATION.match(location or "")
-        if match and match.group(1) != root.as_posix():
-            return match.group(1)
+        folder = match.group(1) if match else here
+        # A folder inside the checkout is not a move: MLflow was once started from a subfolder.
+        if folder != here and not folder.startswith(f"{here}/"):
+            return folder
     return None
 
 
