@@ -6,12 +6,15 @@ checkout, runs and model versions still point at the old folder, and new runs wr
 (re-creating it). The store and `mlruns/` moved together, so the old prefix is replaced by the new one.
 
 Only the store the checkout owns is touched: a relative `sqlite:///mlflow.db` (edge-train.toml's default),
-never a store configured elsewhere or a tracking server.
+never a store configured elsewhere or a tracking server. The commands that write to the store call
+`follow_move` first (`run`, `register`); the steps, which `run` starts, do not need to, and so do not import
+this module (a change here must not retrain the model on the edge).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -21,6 +24,26 @@ from ml.errors import EdgeTrainError
 ARTIFACT_DIR = "mlruns"  # MLflow's default artifact root (./mlruns) next to the store
 # An experiment's location as MLflow writes it: [file://]<folder>/mlruns/<experiment id>
 _LOCATION = re.compile(rf"^(?:file://)?(/.*)/{ARTIFACT_DIR}/[0-9]+$")
+
+
+def follow_move(root: Path) -> None:
+    """The checkout's own store moved with it: re-root its artifact paths, and say so once. Cheap (one
+    sqlite query, no MLflow import), so `edge-train run` calls it even when nothing else opens the store."""
+    from ml import console
+    from ml.config import load_settings
+
+    uri = load_settings(root).tracking.uri
+    if (
+        os.environ.get("MLFLOW_TRACKING_URI")
+        or not uri.startswith("sqlite:///")
+        or uri.startswith("sqlite:////")
+    ):
+        return
+    db = root / uri.removeprefix("sqlite:///")
+    if old := rebase_moved_store(db, root):
+        console.done(
+            f"{db.name}: artifact paths moved from {old}/{ARTIFACT_DIR} to {root.as_posix()}/{ARTIFACT_DIR}"
+        )
 
 
 def rebase_moved_store(db: Path, root: Path) -> str | None:

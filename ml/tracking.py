@@ -46,32 +46,10 @@ def configure_mlflow(root: Path | None = None) -> str:
 
         base = root or repo_root()
         uri = load_settings(base).tracking.uri
-        if db := _checkout_store(uri, base):
-            uri = f"sqlite:///{db.as_posix()}"
-            follow_move(base)
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            uri = f"sqlite:///{(base / uri.removeprefix('sqlite:///')).as_posix()}"
     mlflow.set_tracking_uri(uri)
     return uri
-
-
-def _checkout_store(uri: str, root: Path) -> Path | None:
-    """The sqlite file of a store given relative to the checkout (the default), else None."""
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        return root / uri.removeprefix("sqlite:///")
-    return None
-
-
-def follow_move(root: Path) -> None:
-    """The checkout's own store moved with it: re-root its artifact paths, and say so once. Cheap (one
-    sqlite query, no MLflow import), so `edge-train run` calls it even when nothing else opens the store."""
-    from ml import console
-    from ml.config import load_settings
-    from ml.mlflow_store import rebase_moved_store
-
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return
-    db = _checkout_store(load_settings(root).tracking.uri, root)
-    if db and (old := rebase_moved_store(db, root)):
-        console.done(f"{db.name}: artifact paths moved from {old}/mlruns to {root.as_posix()}/mlruns")
 
 
 def experiment_name(root: Path | None = None) -> str:

@@ -16,12 +16,12 @@ def run(
     from ml.config import load_settings
     from ml.data.restore import ensure_data
     from ml.dvc import open_repo
+    from ml.mlflow_store import follow_move
     from ml.params import load_params
     from ml.paths import METRICS_FILE, MODEL_DIR, PARAMS_FILE, PLOTS_DIR, SETTINGS_FILE, repo_root
     from ml.pipeline.sync import ensure_compiled
     from ml.pipeline_run import remove_leftovers, reproduce
     from ml.step_runs import log_restored_steps
-    from ml.tracking import follow_move
 
     root = repo_root()
     load_params(root)
