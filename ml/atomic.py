@@ -8,6 +8,10 @@ mount point, and renaming it fails with `OSError: [Errno 16] Device or resource 
 are written into a hidden temporary folder *inside* it and moved in entry by entry once complete, so every
 file appears whole; a step that fails or is killed leaves the previous contents (plus, after a kill, a hidden
 `.edge-train-tmp-*` folder that the next write removes).
+
+Every temporary name starts with TEMP_PREFIX, so one rule finds what a SIGKILL left behind: `.dvcignore` hides
+such entries from DVC (they are never hashed or cached as part of an output) and `sweep_leftovers` removes
+them before a run or a release reads the outputs.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ def _rounded(value: object) -> object:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -112,3 +116,22 @@ def _remove_leftovers(path: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
         else:
             entry.unlink(missing_ok=True)
+
+
+def sweep_leftovers(root: Path, folders: tuple[str, ...]) -> list[str]:
+    """Remove the temporary entries a killed step left anywhere under `folders` (relative to `root`); return
+    their paths. Only TEMP_PREFIX names are touched: nothing a user or a complete write made."""
+    removed: list[str] = []
+    for folder in folders:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for entry in sorted(base.rglob(f"{TEMP_PREFIX}*")):
+            if not entry.exists() and not entry.is_symlink():
+                continue  # inside a leftover folder removed a moment ago
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry.relative_to(root).as_posix())
+    return removed

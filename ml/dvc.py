@@ -60,9 +60,51 @@ def open_repo(root: Path) -> Iterator[Repo]:
             hint="fix the line DVC names (`git diff .dvc/config` shows what changed)",
         ) from None
     except DvcException as exc:
-        raise EdgeTrainError(
+        raise disk_error(exc, root) or EdgeTrainError(
             f"DVC: {dvc_cause(exc)}", hint="fix what DVC reports, then run the command again"
         ) from None
+
+
+def disk_error(exc: BaseException, root: Path) -> EdgeTrainError | None:
+    """A full disk or a folder we may not write, found anywhere in DVC's chain of causes, as one line that
+    names the folder and the fix; None for any other failure. DVC's own words ('failed to reproduce
+    evaluate') name neither. dvc.lock and the outputs are as before: DVC records a stage only on success
+    and `ml.pipeline_run` checks the previous outputs out again."""
+    import errno
+
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen and not isinstance(cause, OSError):
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    if not isinstance(cause, OSError) or cause.errno is None:
+        return None
+    written = cause.filename2 or cause.filename  # a copy's destination is what needed the space
+    folder = _shown(str(Path(written).parent), root) if written else ""
+    kept = "dvc.lock and the previous outputs were kept"
+    if cause.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        disk = folder or "this checkout or its DVC cache (.dvc/cache)"
+        return EdgeTrainError(
+            f"no space left on the disk holding {disk} ({cause.strerror}); {kept}",
+            hint="free space there (`dvc gc --workspace` drops cache entries this checkout no longer uses), "
+            "then run again",
+        )
+    where = _shown(cause.filename, root)
+    folder = folder or "the checkout"
+    if cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return EdgeTrainError(
+            f"{folder}/ is not writable ({cause.strerror}: {where}); {kept}",
+            hint=f"make it writable (chmod -R u+w {folder}) or run as the user who owns it, then run again",
+        )
+    return None
+
+
+def _shown(path: str | None, root: Path) -> str:
+    if not path:
+        return "a file"
+    with contextlib.suppress(ValueError):
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    return path
 
 
 def dvc_cause(exc: BaseException) -> str:

@@ -26,6 +26,8 @@ PLOTS_DIR = "reports/plots"
 STATE_DIR = ".edge-train"
 PIPELINE_FILE = "pipelines/train.yml"
 DVC_FILE = "dvc.yaml"
+OUTPUT_DIRS = (ARTIFACTS_DIR, REPORTS_DIR, "build")
+"""Where runs and releases write: swept for what an interrupted write left (ml.atomic.sweep_leftovers)."""
 
 
 def repo_root(start: Path | None = None) -> Path:

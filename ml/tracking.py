@@ -78,12 +78,17 @@ def tracking_errors(uri: str) -> Iterator[None]:
         ) from None
 
 
-def log_step(step: str, params: Mapping[str, object], metrics: Mapping[str, float]) -> str:
+def log_step(
+    step: str,
+    params: Mapping[str, object],
+    metrics: Mapping[str, float],
+    extra_tags: Mapping[str, str] | None = None,
+) -> str:
     """Log one step as an MLflow run tagged with the step and the pipeline run; return the run id."""
     uri = configure_mlflow()
     import mlflow
 
-    tags = {"edge_train.step": step}
+    tags = {"edge_train.step": step, **(extra_tags or {})}
     if os.environ.get(PIPELINE_RUN_ENV):
         tags["edge_train.pipeline_run"] = os.environ[PIPELINE_RUN_ENV]
     with tracking_errors(uri):

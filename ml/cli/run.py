@@ -16,19 +16,24 @@ def run(
     from ml.config import load_settings
     from ml.data.restore import ensure_data
     from ml.dvc import open_repo
+    from ml.mlflow_store import follow_move
     from ml.params import load_params
     from ml.paths import METRICS_FILE, MODEL_DIR, PARAMS_FILE, PLOTS_DIR, SETTINGS_FILE, repo_root
     from ml.pipeline.sync import ensure_compiled
-    from ml.pipeline_run import reproduce
+    from ml.pipeline_run import remove_leftovers, reproduce
+    from ml.step_runs import log_restored_steps
 
     root = repo_root()
     load_params(root)
     load_settings(root)  # a typo in edge-train.toml fails now, not after the pipeline ran
     console.done(f"{PARAMS_FILE} and {SETTINGS_FILE} are valid")
+    follow_move(root)  # a moved checkout's MLflow store still points at the old folder
     ensure_compiled(root)
     with open_repo(root) as repo:
         ensure_data(repo, root)
-        reproduce(repo)
+        remove_leftovers(root)
+        ran = reproduce(repo)
+        log_restored_steps(repo, root, ran)
     console.info(f"metrics: {METRICS_FILE}   plots: {PLOTS_DIR}/   model: {MODEL_DIR}/")
     if release:
         from ml.release.pipeline import release

@@ -141,7 +141,7 @@ class Buildah:
         result = subprocess.run(self.command(*args), capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise EdgeTrainError(
-                f"{what} failed: {_last_line(result.stderr)}",
+                f"{what} failed: {unreachable_registry(result.stderr) or _last_line(result.stderr)}",
                 hint="check [image] base/registry in edge-train.toml; nothing was pushed",
             )
         return result.stdout
@@ -207,6 +207,23 @@ def registry_authfile(registry: str, username: str, password: str) -> Iterator[P
         with os.fdopen(fd, "w") as handle:
             json.dump({"auths": {registry: {"auth": token}}}, handle)
         yield path
+
+
+# How buildah/skopeo (Go net/http) say a registry could not be reached: DNS, refused, routed nowhere, silent.
+_UNREACHABLE = re.compile(
+    r'(?:pinging container registry|Get "https?://)([^/"\s]+)[^\n]*?'
+    r"(no such host|connection refused|network is unreachable|i/o timeout|no route to host)"
+)
+
+
+def unreachable_registry(stderr: str) -> str | None:
+    """'registry-1.docker.io is unreachable (no such host: offline?)' instead of buildah's 300-character
+    chain, when that is why it failed; None otherwise."""
+    match = _UNREACHABLE.search(stderr)
+    if match is None:
+        return None
+    host, reason = match.group(1).rstrip(":"), match.group(2)
+    return f"{host} is unreachable ({reason}{': offline?' if reason == 'no such host' else ''})"
 
 
 def _last_line(text: str) -> str:

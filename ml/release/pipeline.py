@@ -66,6 +66,10 @@ def release(root: Path, push: bool = True) -> Release:
     return tag_version(root, rel)
 
 
+# The one way out of a skipped build, in the one line that reports it (on every run that skips it).
+_RETRY = "the model is trained and versioned without it; `edge-train push` builds it when this is fixed"
+
+
 def _publish(root: Path, rel: Release, context: Path) -> None:
     """Build and push. With no registry configured (the embedded default) a failure is reported and the run
     goes on: the model is trained, versioned and packaged. A configured registry that fails is an error."""
@@ -74,18 +78,19 @@ def _publish(root: Path, rel: Release, context: Path) -> None:
     except EdgeTrainError as exc:
         if load_settings(root).image.registry:
             raise
-        console.skipped("build the image into the OCI layout", escape(exc.message))
-        console.info(f"hint: {escape(exc.hint)}")
+        console.skipped("build the image into the OCI layout", f"{escape(exc.message)}; {_RETRY}")
 
 
 def plan_release(root: Path, version: str | None = None) -> Release:
     """Register the model and decide its version (the existing one for these bytes, else the next); no tag."""
+    from ml.pipeline_run import remove_leftovers
     from ml.release.register import azure_version_registered, register_local
     from ml.release.version import check_name, find_version, free_version, list_versions
 
     settings = load_settings(root)
     name = settings.model.name
     check_name(name)
+    remove_leftovers(root)  # a killed step's temp files must not become part of the registered model
     ml_client = None
     if settings.target == "azure":  # checked before any registry write: missing settings refuse here
         from ml.release.register import azure_ml_client
@@ -232,7 +237,7 @@ def push_image(
         console.skipped(
             "build and push the image",
             f"building these inputs failed before ({escape(failed['reason'])}); "
-            f"`edge-train push` retries. {rel.ref} stays unpromoted",
+            f"{rel.ref} stays unpromoted; {_RETRY}",
         )
         return None
     with _credentials(settings) as authfile:

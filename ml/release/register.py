@@ -39,6 +39,9 @@ def register_local(root: Path) -> str:
 
 
 def _register_in_mlflow(root: Path, name: str, lineage: Lineage) -> tuple[str, bool]:
+    from ml.mlflow_store import follow_move
+
+    follow_move(root)  # a moved checkout's store would log the model's artifacts into the old folder
     with tracking_errors(configure_mlflow(root)):
         return _register_with(root, name, lineage)
 

@@ -51,14 +51,15 @@ def test_the_run_leaves_metrics_plots_and_a_model(first_and_second_run):
 
 def test_each_step_that_ran_is_an_mlflow_run_and_the_model_is_registered_with_lineage(first_and_second_run):
     # A fresh clone has no prepared data or model (DVC outputs), so those steps run; the model comes out
-    # byte-identical to the committed one, so DVC skips evaluate: its metrics are already committed.
+    # byte-identical to the committed one, so DVC skips evaluate: its metrics are already committed, and
+    # the run logs them from reports/metrics.json as evaluate's MLflow run.
     root, first, _ = first_and_second_run
     assert "Stage 'evaluate' didn't change, skipping" in first.stdout
     with sqlite3.connect(root / "mlflow.db") as db:
         steps = {row[0] for row in db.execute("select value from tags where key = 'edge_train.step'")}
         versions = db.execute("select name, version from model_versions").fetchall()
         lineage = dict(db.execute("select key, value from model_version_tags"))
-    assert steps == {"prepare", "train"}
+    assert steps == {"prepare", "train", "evaluate"}
     assert versions == [("breast-cancer-classifier", 1)]
     assert {
         "edge_train.git_commit",
