@@ -20,6 +20,7 @@ def run(
     from ml.paths import METRICS_FILE, MODEL_DIR, PARAMS_FILE, PLOTS_DIR, SETTINGS_FILE, repo_root
     from ml.pipeline.sync import ensure_compiled
     from ml.pipeline_run import reproduce
+    from ml.tracking import spooled_logging
 
     root = repo_root()
     load_params(root)
@@ -28,7 +29,8 @@ def run(
     ensure_compiled(root)
     with open_repo(root) as repo:
         ensure_data(repo, root)
-        reproduce(repo)
+        with spooled_logging():
+            reproduce(repo)
     console.info(f"metrics: {METRICS_FILE}   plots: {PLOTS_DIR}/   model: {MODEL_DIR}/")
     if release:
         from ml.release.pipeline import release
