@@ -82,8 +82,8 @@ def run() -> str:
         "",
         "`edge-train run --no-release` with every stage forced to run, against `benchmarks/floor_script.py` "
         "(read, split, fit, evaluate, save in one plain process) on the same synthetic rows. Median of "
-        "alternating pairs; peak = resident memory of the largest process, and of the whole process tree at once "
-        "(sampled every 50 ms, highest of the pairs).",
+        "alternating pairs; peak = resident memory of the largest process, and of the whole process tree "
+        "at once (sampled every 50 ms, highest of the pairs).",
         "",
         "| rows | floor s | pipeline s | pipeline / floor | goal | floor peak MiB | pipeline peak MiB "
         "(largest process / whole tree) |",
