@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.measure import Paired, Sample, alternating_pairs, measure, smoke, track_data
+from benchmarks.measure import Paired, Sample, alternating_pairs, load_note, measure, smoke, track_data
 from ml.data.synthetic import synthetic_frame
 from ml.steps.schema import load_schema
 from tests.integration.clone import fresh_clone
@@ -77,6 +77,7 @@ def measure_size(rows: int, workdir: Path) -> Paired:
 
 
 def run() -> str:
+    load = os.getloadavg()[0]
     lines = [
         "## The pipeline against the floor script (issue 13)",
         "",
@@ -99,5 +100,5 @@ def run() -> str:
                 f"{result.measured.peak_mib:.0f} / {result.measured.tree_peak_mib:.0f} |"
             )
             shutil.rmtree(Path(tmp) / f"repo-{rows}", ignore_errors=True)
-    lines += ["", f"{PAIRS} alternating pairs per size (1 in smoke mode)."]
+    lines += ["", f"{PAIRS} alternating pairs per size (1 in smoke mode). {load_note(load)}"]
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.measure import smoke
+from benchmarks.measure import load_note, smoke
 from ml.paths import MODEL_DIR
 from ml.steps.schema import load_schema
 
@@ -190,6 +190,7 @@ def run() -> str:
 
     if not (ROOT / MODEL_DIR / "MLmodel").is_file():
         raise SystemExit("no trained model: run `make run` first")
+    load = os.getloadavg()[0]
     bin_dir = str(Path(sys.executable).parent)
     base_env = {
         **os.environ,
@@ -235,7 +236,7 @@ def run() -> str:
             base_env,
             port,
         )
-    report = _report(results)
+    report = _report(results) + f"\n{load_note(load)}\n"
     if isinstance(batches, str):
         return report + f"\nBatches against the bare ONNX call: the server {batches}.\n"
     return report + "\n".join(_batch_report(batches)) + "\n"

@@ -116,6 +116,14 @@ def alternating_pairs(baseline: Callable[[], Sample], measured: Callable[[], Sam
     return Paired(median(base), median(meas), ratio, pairs)
 
 
+def load_note(start: float) -> str:
+    """The machine's load around a benchmark: ratios of alternating pairs hold under load, seconds do not."""
+    cores = os.cpu_count() or 1
+    end = os.getloadavg()[0]
+    busy = "loaded: other people's work shared the cores" if max(start, end) > cores else "quiet"
+    return f"1-minute load average {start:.1f} at the start, {end:.1f} at the end, on {cores} cores ({busy})."
+
+
 def smoke() -> bool:
     """`EDGE_TRAIN_BENCH_SMOKE=1`: tiny sizes, one pair — the CI check that the benchmark code works."""
     return os.environ.get("EDGE_TRAIN_BENCH_SMOKE") == "1"
