@@ -81,3 +81,24 @@ def test_a_pipeline_that_fails_still_logs_the_steps_that_finished(store, monkeyp
     client = mlflow.MlflowClient(store)
     runs = client.search_runs([client.get_experiment_by_name("local-experiment").experiment_id])
     assert [run.info.run_name for run in runs] == ["prepare"]
+
+
+def test_a_spooled_step_does_not_import_mlflow(tmp_path, store):
+    """The point of the spool: a step under `edge-train run` never pays for MLflow's import (issue 13)."""
+    import os
+    import subprocess
+    import sys
+
+    from ml.tracking import SPOOL_ENV
+
+    script = (
+        "import sys; from ml.tracking import log_step; "
+        "assert log_step('prepare', {'seed': 42}, {'rows_train': 455}) is None; "
+        "assert 'mlflow' not in sys.modules, 'mlflow imported'"
+    )
+    env = {**os.environ, SPOOL_ENV: str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [p.name.endswith("-prepare.json") for p in tmp_path.glob("*.json")] == [True]
