@@ -33,6 +33,7 @@ lint: $(VENV)/.dev
 	$(BIN)/pre-commit run --all-files
 
 bench: $(VENV)/.dev
+	$(BIN)/edge-train run --no-release  # bench_serving scores the trained model
 	$(BIN)/python -m benchmarks
 
 # Re-resolve the lock files after changing dependencies in pyproject.toml; the last line also regenerates the

@@ -2,7 +2,9 @@
 
 `getrusage(RUSAGE_CHILDREN)` is cumulative for the calling process, so each measured command runs under a
 fresh wrapper whose children are only that command's process tree: its `ru_maxrss` is the peak resident
-memory of the largest process in the tree (for a pipeline, the heaviest step).
+memory of the largest process in the tree (for a pipeline, the heaviest step). The whole tree's resident
+memory (the runner, DVC and a step at once) is summed from /proc every 50 ms: its peak is what the machine
+must hold (0 where there is no /proc).
 """
 
 from __future__ import annotations
@@ -17,13 +19,44 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _WRAPPER = """
-import json, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, threading, time
+
+def tree_rss_kib(root):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
 start = time.perf_counter()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+tree_peak = [0]
+def sample():
+    while child.poll() is None:
+        tree_peak[0] = max(tree_peak[0], tree_rss_kib(child.pid))
+        time.sleep(0.05)
+if os.path.isdir("/proc"):
+    threading.Thread(target=sample, daemon=True).start()
+stderr = child.communicate()[1]
 seconds = time.perf_counter() - start
 peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-tail = done.stderr[-2000:] if done.returncode else ""
-print(json.dumps({"code": done.returncode, "seconds": seconds, "peak_kib": peak_kib, "stderr": tail}))
+tail = stderr[-2000:] if child.returncode else ""
+print(json.dumps({"code": child.returncode, "seconds": seconds, "peak_kib": peak_kib,
+                  "tree_peak_kib": tree_peak[0], "stderr": tail}))
 """
 
 
@@ -31,6 +64,9 @@ print(json.dumps({"code": done.returncode, "seconds": seconds, "peak_kib": peak_
 class Sample:
     seconds: float
     peak_mib: float
+    """The largest single process."""
+    tree_peak_mib: float = 0.0
+    """The whole process tree at once (sampled)."""
 
 
 def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
@@ -46,7 +82,7 @@ def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None
     report = json.loads(result.stdout.strip().splitlines()[-1])
     if report["code"] != 0:
         raise RuntimeError(f"{' '.join(command)} exited {report['code']}:\n{report['stderr']}")
-    return Sample(report["seconds"], report["peak_kib"] / 1024)
+    return Sample(report["seconds"], report["peak_kib"] / 1024, report["tree_peak_kib"] / 1024)
 
 
 @dataclass(frozen=True)
@@ -71,11 +107,21 @@ def alternating_pairs(baseline: Callable[[], Sample], measured: Callable[[], Sam
 
     def median(samples: list[Sample]) -> Sample:
         return Sample(
-            statistics.median(s.seconds for s in samples), statistics.median(s.peak_mib for s in samples)
+            statistics.median(s.seconds for s in samples),
+            statistics.median(s.peak_mib for s in samples),
+            max(s.tree_peak_mib for s in samples),
         )
 
     ratio = statistics.median(m.seconds / b.seconds for b, m in zip(base, meas, strict=True))
     return Paired(median(base), median(meas), ratio, pairs)
+
+
+def load_note(start: float) -> str:
+    """The machine's load around a benchmark: ratios of alternating pairs hold under load, seconds do not."""
+    cores = os.cpu_count() or 1
+    end = os.getloadavg()[0]
+    busy = "loaded: other people's work shared the cores" if max(start, end) > cores else "quiet"
+    return f"1-minute load average {start:.1f} at the start, {end:.1f} at the end, on {cores} cores ({busy})."
 
 
 def smoke() -> bool:

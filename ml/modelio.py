@@ -193,6 +193,18 @@ def _canonical_skops(archive: Path) -> None:
 
 
 def load_native_model(path: Path):
-    import mlflow.sklearn
+    """The fitted model in an MLflow sklearn folder this project saved (skops format).
 
-    return mlflow.sklearn.load_model(str(path))
+    Read with skops and the trusted types MLmodel records, as `mlflow.sklearn.load_model` does, without
+    importing MLflow (about 1.5 s of CPU in the evaluate step); any other format goes through MLflow.
+    """
+    import yaml
+
+    flavor = yaml.safe_load((path / "MLmodel").read_text()).get("flavors", {}).get("sklearn", {})
+    if flavor.get("serialization_format") != "skops" or flavor.get("code"):
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(str(path))
+    import skops.io
+
+    return skops.io.load(path / flavor["pickled_model"], trusted=flavor.get("skops_trusted_types") or [])

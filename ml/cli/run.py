@@ -22,6 +22,7 @@ def run(
     from ml.pipeline.sync import ensure_compiled
     from ml.pipeline_run import remove_leftovers, reproduce
     from ml.step_runs import log_restored_steps
+    from ml.tracking import spooled_logging
 
     root = repo_root()
     load_params(root)
@@ -32,7 +33,8 @@ def run(
     with open_repo(root) as repo:
         ensure_data(repo, root)
         remove_leftovers(root)
-        ran = reproduce(repo)
+        with spooled_logging():
+            ran = reproduce(repo)
         log_restored_steps(repo, root, ran)
     console.info(f"metrics: {METRICS_FILE}   plots: {PLOTS_DIR}/   model: {MODEL_DIR}/")
     if release:

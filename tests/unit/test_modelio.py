@@ -100,3 +100,21 @@ def test_the_environment_files_name_python_major_minor_and_unpinned_installers(t
     assert "- python=3.11\n" in texts["conda.yaml"] and "- pip\n" in texts["conda.yaml"]
     assert "python: '3.11'" in texts["python_env.yaml"]
     assert "pip==" not in texts["python_env.yaml"] and "setuptools==" not in texts["python_env.yaml"]
+
+
+def test_evaluate_loads_the_model_without_importing_mlflow(tmp_path):
+    """Importing MLflow costs the evaluate step about 1.5 s of CPU (issue 13): the skops file and the trusted
+    types MLmodel records are all it needs. A fresh interpreter shows what the step imports."""
+    import subprocess
+    import sys
+
+    schema = SCHEMAS["binary"]
+    data = typed(synthetic_frame(200, seed=0, schema=schema), schema)
+    save_mlflow_model(fit(data, schema), tmp_path / "model", schema)
+    script = (
+        "import sys; from pathlib import Path; from ml.modelio import load_native_model; "
+        f"model = load_native_model(Path({str(tmp_path / 'model')!r})); "
+        "assert hasattr(model, 'predict_proba'); assert 'mlflow' not in sys.modules, 'mlflow imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
