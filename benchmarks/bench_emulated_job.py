@@ -17,6 +17,8 @@ EDGE_TRAIN_BENCH_PAIRS sets the number of pairs (default 3; 1 with EDGE_TRAIN_BE
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import statistics
 import subprocess
@@ -45,6 +47,7 @@ from tests.integration.edge.edge_project import (
     vault_secrets,
 )
 
+METRICS = "reports/metrics.json"  # the local run's (dvc.yaml's metrics file)
 PAIRS = 1 if smoke() else int(os.environ.get("EDGE_TRAIN_BENCH_PAIRS", "3"))
 
 
@@ -57,12 +60,14 @@ class EdgeRuns:
     first_restored: int
     second_restored: int
     stages: int
+    metrics: list[dict[str, float]]  # what each run's evaluate node wrote to its cloud output
 
 
 @dataclass(frozen=True)
 class Pair:
     local_s: float
     edge: EdgeRuns
+    local_metrics: dict[str, float]
 
 
 def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
@@ -75,6 +80,14 @@ def _restored(result: JobResult) -> int:
     """Stage nodes DVC restored from the run cache (the first node only checks the data is on ASH)."""
     assert result.ok, result.report()
     return sum(RESTORED in node.log_text() for node in result.nodes[1:])
+
+
+def _metrics(result: JobResult) -> dict[str, float]:
+    return json.loads(result.node("evaluate").outputs["metrics"].read_text())
+
+
+def _same(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a.keys() == b.keys() and all(math.isclose(a[k], b[k], rel_tol=1e-9) for k in a)
 
 
 def _local(clone: Path) -> float:
@@ -94,7 +107,9 @@ def _edge(clone: Path, work: Path) -> EdgeRuns:
             first_s, first = _timed(job.run)
             second_s, second = _timed(job.run)
             # counted here: the node logs live in `work`, which goes when the benchmark's temp folder does
-            runs = EdgeRuns(first_s, second_s, _restored(first), _restored(second), len(first.nodes) - 1)
+            metrics = [_metrics(result) for result in (first, second)]
+            stages = len(first.nodes) - 1
+            runs = EdgeRuns(first_s, second_s, _restored(first), _restored(second), stages, metrics)
     assert runs.first_restored == 0, "a first edge run found a run cache on ASH: it did not run the stages"
     return runs
 
@@ -110,9 +125,11 @@ def _build_job_environment(clone: Path) -> None:
 def _pair(clone: Path, work: Path, index: int) -> Pair:
     if index % 2 == 0:
         local_s = _local(clone)
-        return Pair(local_s, _edge(clone, work))
-    edge = _edge(clone, work)
-    return Pair(_local(clone), edge)
+        edge = _edge(clone, work)
+    else:
+        edge = _edge(clone, work)
+        local_s = _local(clone)
+    return Pair(local_s, edge, json.loads((clone / METRICS).read_text()))
 
 
 def run() -> str:
@@ -133,6 +150,7 @@ def run() -> str:
     stages = pairs[0].edge.stages
     restored_first = sorted({p.edge.first_restored for p in pairs})
     restored_second = sorted({p.edge.second_restored for p in pairs})
+    equal = all(_same(m, p.local_metrics) for p in pairs for m in p.edge.metrics)
 
     plural = "pairs" if len(pairs) > 1 else "pair"
 
@@ -166,6 +184,12 @@ def run() -> str:
             f"load average {load_before:.1f} before and {load_after:.1f} after, on {os.cpu_count()} cores. "
             "An edge node pays for a fresh snapshot, a new process per node, pulling its inputs from ASH and "
             "pushing its outputs and run cache back; the cluster adds image pulls and scheduling, which the "
-            "emulator does not. The first node (`data.dvc`) only checks the data is on ASH (not a stage).",
+            "emulator does not. "
+            + (
+                "Every edge run's metrics equal the local run's (same data and seed). "
+                if equal
+                else "**The edge runs' metrics differ from the local run's.** "
+            )
+            + "The first node (`data.dvc`) only checks the data is on ASH (not a stage).",
         ]
     )
