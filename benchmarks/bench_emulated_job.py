@@ -153,6 +153,7 @@ def run() -> str:
     equal = all(_same(m, p.local_metrics) for p in pairs for m in p.edge.metrics)
 
     plural = "pairs" if len(pairs) > 1 else "pair"
+    loaded = " (a shared machine, loaded by other work: the per-pair ratios spread more than when quiet). "
 
     def counts(values: list[int]) -> str:
         return " or ".join(str(v) for v in values) + f" of {stages}"
@@ -181,10 +182,11 @@ def run() -> str:
             *rows,
             "",
             "Alternating pairs (local first in odd-numbered pairs), each edge side on a new, empty ASH; "
-            f"load average {load_before:.1f} before and {load_after:.1f} after, on {os.cpu_count()} cores. "
-            "An edge node pays for a fresh snapshot, a new process per node, pulling its inputs from ASH and "
-            "pushing its outputs and run cache back; the cluster adds image pulls and scheduling, which the "
-            "emulator does not. "
+            f"load average {load_before:.1f} before and {load_after:.1f} after, on {os.cpu_count()} cores"
+            + (loaded if max(load_before, load_after) > (os.cpu_count() or 1) else ". ")
+            + "An edge node pays for a fresh snapshot, a new process per node, pulling its inputs from ASH "
+            "and pushing its outputs and run cache back; the cluster adds image pulls and scheduling, which "
+            "the emulator does not. "
             + (
                 "Every edge run's metrics equal the local run's (same data and seed). "
                 if equal
