@@ -107,9 +107,9 @@ def _edge(clone: Path, work: Path) -> EdgeRuns:
             first_s, first = _timed(job.run)
             second_s, second = _timed(job.run)
             # counted here: the node logs live in `work`, which goes when the benchmark's temp folder does
+            restored = [_restored(result) for result in (first, second)]  # fails with the report if not ok
             metrics = [_metrics(result) for result in (first, second)]
-            stages = len(first.nodes) - 1
-            runs = EdgeRuns(first_s, second_s, _restored(first), _restored(second), stages, metrics)
+            runs = EdgeRuns(first_s, second_s, *restored, len(first.nodes) - 1, metrics)
     assert runs.first_restored == 0, "a first edge run found a run cache on ASH: it did not run the stages"
     return runs
 
