@@ -50,6 +50,8 @@ class NodeResult:
         """Everything the node's command printed (stdout, then stderr)."""
         if self.logs is None:
             return ""
+        if not self.logs.is_dir():  # the job folder was deleted: "" would read as "the node printed nothing"
+            raise FileNotFoundError(f"{self.logs}: the node's logs are gone; read them before deleting it")
         files = [self.logs / "std_out.txt", self.logs / "std_err.txt"]
         return "".join(p.read_text(encoding="utf-8", errors="replace") for p in files if p.exists())
 

@@ -13,8 +13,6 @@ import os
 import shutil
 import subprocess
 import tarfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +23,9 @@ from ml.deploy.smoke import Endpoint, smoke_test
 from ml.errors import EdgeTrainError
 from ml.release.image import Buildah
 from tests.conftest import REPO_ROOT, require_tool
+from tests.harness.image_server import image_server
 from tests.integration.release.base_image import base_name, build_base
-from tests.integration.release.conftest import free_port, start_registry
+from tests.integration.release.conftest import start_registry
 from tests.integration.release.test_release_image import IMAGE, NAME, STORAGE, edge_train
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -120,7 +119,6 @@ def served(repo: Path, deployed, tmp_path_factory: pytest.TempPathFactory) -> It
     config = json.loads(_blob(layout, manifest["config"]["digest"]).read_text())["config"]
     user = config.get("User", "")
     assert user == "65532:65532", "the image must run as the non-root user the manifests declare"
-    port = free_port()
     mount = shutil.which("mount") or "/usr/bin/mount"
     chroot = shutil.which("chroot") or "/usr/sbin/chroot"
     script = (
@@ -128,28 +126,12 @@ def served(repo: Path, deployed, tmp_path_factory: pytest.TempPathFactory) -> It
         f"{mount} -t tmpfs -o size=64m tmpfs {rootfs}/tmp && "
         f"exec {chroot} --userspec={user} {rootfs} python3 /srv/model/server.py"
     )
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": str(port)}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
     env.update(kv.split("=", 1) for kv in config.get("Env", []) if kv.split("=", 1)[0] != "PORT")
-    process = subprocess.Popen(
-        [shutil.which("unshare") or "unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the image's server exited: {process.stdout.read()}")
-        try:
-            urllib.request.urlopen(f"{url}/ping", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.25)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    unshare = shutil.which("unshare") or "unshare"
+    command = [unshare, "--mount", "--propagation", "private", "sh", "-c", script]
+    with image_server(command, env, work / "server.log") as url:
+        yield url
 
 
 def _blob(layout: Path, digest: str) -> Path:

@@ -76,7 +76,8 @@ def emulator(root: Path, folder: Path, fakes: AzureFakes) -> Emulator:
 
 
 # What DVC prints when it does not run a stage: restored from the run cache, or already up to date.
-SKIPPED = ("is cached - skipping run", "didn't change, skipping")
+RESTORED = "is cached - skipping run"
+SKIPPED = (RESTORED, "didn't change, skipping")
 
 
 def skipped(text: str) -> bool:

@@ -10,13 +10,14 @@ unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -141,32 +142,90 @@ def serve(handler: type, context: ssl.SSLContext | None = None) -> ThreadingHTTP
     return server
 
 
-def connect_proxy(upstream: tuple[str, int]) -> socket.socket:
-    """A CONNECT proxy that sends every tunnel to `upstream` (stands for the vault's public address)."""
-    listener = socket.create_server(("127.0.0.1", 0))
+class ConnectProxy:
+    """A loopback CONNECT proxy that sends every tunnel to `upstream` (stands for the vault's public address).
 
-    def pipe(a: socket.socket, b: socket.socket) -> None:
-        with a, b:
-            while data := a.recv(65536):
-                b.sendall(data)
+    `close()` stops it without leaving a thread to fail: it shuts the listener and every tunnel socket down
+    (which wakes the threads blocked on them), joins the threads, and only then closes the sockets. Closing a
+    socket while a thread still reads it is what made that thread raise `OSError: Bad file descriptor`.
+    """
 
-    def accept() -> None:
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._closing = False
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._errors: list[str] = []
+        self._start(self._accept)
+
+    def _start(self, target: Callable[..., None], *args: socket.socket) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def _track(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            self._sockets.append(sock)
+            if self._closing:  # close() already shut the others down: this one must not block a thread
+                _shut(sock)
+        return sock
+
+    def _accept(self) -> None:
         while True:
             try:
-                client, _ = listener.accept()
+                client = self._track(self.listener.accept()[0])
+                head = b""
+                while b"\r\n\r\n" not in head and (chunk := client.recv(4096)):
+                    head += chunk
+                if not head.startswith(f"CONNECT {VAULT_HOST}:443 ".encode()):
+                    self._errors.append(f"the proxy got {head[:80]!r}, not a CONNECT to {VAULT_HOST}:443")
+                    _shut(client)
+                    continue
+                target = self._track(socket.create_connection(self.upstream))
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             except OSError:
-                return
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += client.recv(4096)
-            assert head.startswith(f"CONNECT {VAULT_HOST}:443".encode()), head
-            target = socket.create_connection(upstream)
-            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            threading.Thread(target=pipe, args=(client, target), daemon=True).start()
-            threading.Thread(target=pipe, args=(target, client), daemon=True).start()
+                if self._closing:
+                    return
+                raise
+            self._start(_pipe, client, target)
+            self._start(_pipe, target, client)
 
-    threading.Thread(target=accept, daemon=True).start()
-    return listener
+    def close(self) -> None:
+        with self._lock:
+            self._closing = True
+        _shut(self.listener)  # wakes the accept() (closing alone would not)
+        while True:
+            with self._lock:
+                sockets, threads = list(self._sockets), [t for t in self._threads if t.is_alive()]
+            if not threads:
+                break
+            for sock in sockets:
+                _shut(sock)
+            for thread in threads:
+                thread.join(timeout=10)
+                assert not thread.is_alive(), f"a proxy thread did not stop: {thread.name}"
+        for sock in [*sockets, self.listener]:
+            sock.close()
+        assert not self._errors, self._errors
+
+
+def _pipe(a: socket.socket, b: socket.socket) -> None:
+    """Copy a -> b until a's end of stream, then pass the end on; the proxy closes both later."""
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass  # one side reset the connection, or close() shut the tunnel down: the tunnel is over
+    _shut(b, socket.SHUT_WR)
+
+
+def _shut(sock: socket.socket, how: int = socket.SHUT_RDWR) -> None:
+    with contextlib.suppress(OSError):  # already shut down, or the peer is gone
+        sock.shutdown(how)
 
 
 @pytest.fixture
@@ -176,12 +235,12 @@ def pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     identity, vault = serve(Identity), serve(Vault, context)
-    proxy = connect_proxy(vault.server_address[:2])
+    proxy = ConnectProxy(vault.server_address[:2])
     for name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_CLIENT_ID", "DEFAULT_IDENTITY_CLIENT_ID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MSI_ENDPOINT", f"http://127.0.0.1:{identity.server_address[1]}/msi/token")
     monkeypatch.setenv("MSI_SECRET", Identity.secret)
-    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.getsockname()[1]}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.port}")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
     yield

@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,8 +26,8 @@ import pytest
 from ml.release.image import Buildah
 from ml.steps.schema import load_schema
 from tests.conftest import REPO_ROOT, require_tool
+from tests.harness.image_server import image_server
 from tests.integration.release.base_image import base_name, build_base
-from tests.integration.release.conftest import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 NAME = "breast-cancer-classifier"
@@ -137,33 +136,10 @@ def scoring_url(pulled: list[Path], tmp_path_factory: pytest.TempPathFactory) ->
     for layer in pulled:
         with tarfile.open(layer) as tar:
             tar.extractall(rootfs, filter="tar")
-    port = free_port()
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "EDGE_TRAIN_MODEL_ROOT": "/srv/model",
-    }
-    process = subprocess.Popen(
-        [shutil.which("chroot") or "/usr/sbin/chroot", str(rootfs), "python3", "/srv/model/server.py"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the image's server exited: {process.stdout.read()}")
-        try:
-            urllib.request.urlopen(f"{url}/ping", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.25)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "EDGE_TRAIN_MODEL_ROOT": "/srv/model"}
+    command = [shutil.which("chroot") or "/usr/sbin/chroot", str(rootfs), "python3", "/srv/model/server.py"]
+    with image_server(command, env, tmp_path_factory.mktemp("server") / "server.log") as url:
+        yield url
 
 
 def post(url: str, body: object) -> dict:
