@@ -171,7 +171,7 @@ def test_adopting_writes_schema_data_names_and_gate_and_a_second_run_changes_not
     assert "f1_macro: {max_drop: 0.02}" in (checkout / "params.yaml").read_text()
     assert 'name = "grade-model"' in (checkout / "edge-train.toml").read_text()
     assert "experiment_name: grade-model" in (checkout / "pipelines/train.yml").read_text()
-    assert "reports/plots/prc.json" not in (checkout / "dvc.yaml").read_text(), "binary plots left in dvc.yaml"
+    assert "reports/plots/prc.json" not in (checkout / "dvc.yaml").read_text(), "binary plots in dvc.yaml"
 
     before = _snapshot(checkout)
     again = adopt(checkout, source, "grade", model_name="grade-model")
