@@ -25,11 +25,11 @@ def fresh_clone(dest: Path) -> Path:
             (dest / name).write_bytes(source.read_bytes())
     for key, value in (("user.name", "edge-train tests"), ("user.email", "tests@edge-train.invalid")):
         subprocess.run(["git", "config", key, value], cwd=dest, check=True)
-    _share_data(dest)
+    share_data(dest)
     return dest
 
 
-def _share_data(dest: Path) -> None:
+def share_data(dest: Path) -> None:
     """A fork's own data cannot be re-created the way the example is on a first run: the clone gets this
     checkout's local DVC remote, as a user's second clone pulls from their own remote. The example's
     clones keep an empty remote (their first run re-creates the data, which the tests check)."""
