@@ -36,6 +36,10 @@ SMOKE_SUITE = "tests/unit/steps"
 ROWS = int(os.environ.get("EDGE_TRAIN_BENCH_FORK_ROWS", "400"))
 
 
+def _cell(seconds: dict[str, float], phase: str) -> str:
+    return f"{seconds[phase]:.0f}" if phase in seconds else "–"  # the template has no init or commit
+
+
 def _timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
@@ -76,7 +80,7 @@ def _pairs(task: str, pairs: int) -> tuple[dict[str, float], dict[str, float], f
                 (template_runs if side_task is None else fork_runs).append(_journey(workdir, side_task))
 
     def median(runs: list[dict[str, float]]) -> dict[str, float]:
-        return {phase: statistics.median(run[phase]) for phase in runs[0]}
+        return {phase: statistics.median(one[phase] for one in runs) for phase in runs[0]}
 
     ratio = statistics.median(
         sum(f.values()) / sum(t.values()) for t, f in zip(template_runs, fork_runs, strict=True)
@@ -105,9 +109,7 @@ def run() -> str:
     ]
     results = {task: _pairs(task, pairs) for task in tasks}
     for phase in PHASES:
-        cells = [
-            f"{base.get(phase, 0.0):.0f} | {fork.get(phase, 0.0):.0f}" for base, fork, _ in results.values()
-        ]
+        cells = [f"{_cell(base, phase)} | {_cell(fork, phase)}" for base, fork, _ in results.values()]
         lines.append(f"| {phase} | " + " | ".join(cells) + " |")
     for label, phases in (("the user's (clone, init, commit)", USER_PHASES), ("total from clone", PHASES)):
         cells = [
