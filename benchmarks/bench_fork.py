@@ -37,7 +37,7 @@ ROWS = int(os.environ.get("EDGE_TRAIN_BENCH_FORK_ROWS", "400"))
 
 
 def _cell(seconds: dict[str, float], phase: str) -> str:
-    return f"{seconds[phase]:.0f}" if phase in seconds else "–"  # the template has no init or commit
+    return f"{seconds[phase]:.0f}" if phase in seconds else "-"  # the template has no init or commit
 
 
 def _timed(action: Callable[[], object]) -> float:
