@@ -42,10 +42,11 @@ def share_data(dest: Path) -> None:
         return
     with open_repo(REPO_ROOT) as repo:
         url = repo.config["remote"].get(load_settings(REPO_ROOT).data.local_remote, {}).get("url", "")
-    storage = (REPO_ROOT / ".dvc" / url).resolve()
-    if url and "://" not in url and storage.is_dir():
-        target = (dest / ".dvc" / url).resolve()
-        shutil.copytree(storage, target, copy_function=_link_or_copy, dirs_exist_ok=True)
+    storage = (REPO_ROOT / ".dvc" / url).resolve()  # DVC gives a relative folder resolved already
+    if not url or "://" in url or not storage.is_dir() or not storage.is_relative_to(REPO_ROOT.resolve()):
+        return  # not a folder in this checkout: the clone's .dvc/config reaches the same remote
+    target = dest / storage.relative_to(REPO_ROOT.resolve())
+    shutil.copytree(storage, target, copy_function=_link_or_copy, dirs_exist_ok=True)
 
 
 def _link_or_copy(source: str, target: str) -> None:
