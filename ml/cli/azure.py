@@ -214,10 +214,12 @@ def _adopt(root: Path, data: Path, label: str, task: str, model_name: str) -> No
     for warning in decision.warnings:
         console.warn(warning)
     console.info(
-        "Wrote ml/steps/schema.yaml (edit it to override a choice), data/raw/, data.dvc, params.yaml gate."
+        "Wrote ml/steps/schema.yaml (edit it to override a choice), data/raw/, data.dvc, params.yaml gate,"
+        " dvc.yaml."
     )
     console.info(
-        "Commit:  git add ml/steps/schema.yaml data.dvc params.yaml edge-train.toml pipelines/train.yml"
+        "Commit:  git add ml/steps/schema.yaml data.dvc params.yaml dvc.yaml edge-train.toml"
+        " pipelines/train.yml"
     )
     console.info("         git commit -m 'Train on my data'")
     console.info("Then:    make run    (and `dvc push` to your data remote, docs/data.md)")

@@ -39,6 +39,7 @@ def adopt(root: Path, source: Path, label: str, task: str = "auto", model_name: 
     ]
     if model_name:
         written += _name(root, model_name)
+    written += _compile(root)
     written += _track(root)
     decision.warnings.extend([] if written else ["nothing changed: this table was already adopted"])
     return decision
@@ -115,6 +116,15 @@ def _name(root: Path, model_name: str) -> list[str]:
     text = pipeline.read_text(encoding="utf-8")
     renamed = re.sub(r"(?m)^experiment_name: .*$", f"experiment_name: {model_name}", text)
     return written + (_write_if_changed(pipeline, renamed) and [PIPELINE_FILE])
+
+
+def _compile(root: Path) -> list[str]:
+    """dvc.yaml wires the task's plots: written here, so the commit holds it and the first `make run` leaves
+    the tree clean (a dirty dvc.yaml would keep that run from tagging a version)."""
+    from ml.paths import DVC_FILE
+    from ml.pipeline.sync import write_compiled
+
+    return [DVC_FILE] if write_compiled(root) else []
 
 
 def _track(root: Path) -> list[str]:

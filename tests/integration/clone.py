@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,36 @@ def fresh_clone(dest: Path) -> Path:
             (dest / name).write_bytes(source.read_bytes())
     for key, value in (("user.name", "edge-train tests"), ("user.email", "tests@edge-train.invalid")):
         subprocess.run(["git", "config", key, value], cwd=dest, check=True)
+    share_data(dest)
     return dest
+
+
+def share_data(dest: Path) -> None:
+    """A fork's own data cannot be re-created the way the example is on a first run: the clone gets this
+    checkout's local DVC remote, as a user's second clone pulls from their own remote. The example's
+    clones keep an empty remote (their first run re-creates the data, which the tests check)."""
+    from ml.config import load_settings
+    from ml.data.example import is_example_schema
+    from ml.dvc import open_repo
+    from ml.steps.schema import SCHEMA_PATH, load_schema
+
+    if is_example_schema(load_schema(REPO_ROOT / SCHEMA_PATH)):
+        return
+    with open_repo(REPO_ROOT) as repo:
+        url = repo.config["remote"].get(load_settings(REPO_ROOT).data.local_remote, {}).get("url", "")
+    storage = (REPO_ROOT / ".dvc" / url).resolve()  # DVC gives a relative folder resolved already
+    if not url or "://" in url or not storage.is_dir() or not storage.is_relative_to(REPO_ROOT.resolve()):
+        return  # not a folder in this checkout: the clone's .dvc/config reaches the same remote
+    target = dest / storage.relative_to(REPO_ROOT.resolve())
+    shutil.copytree(storage, target, copy_function=_link_or_copy, dirs_exist_ok=True)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """DVC's objects are never modified in place: a hard link is a copy, where the file system allows it."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def edge_train(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

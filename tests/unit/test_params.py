@@ -6,6 +6,7 @@ import pytest
 
 from ml.errors import EdgeTrainError
 from ml.params import load_params
+from ml.steps.schema import DEFAULT_GATE, load_schema
 from tests.conftest import REPO_ROOT
 
 
@@ -17,7 +18,7 @@ def write_params(tmp_path: Path, text: str) -> Path:
 def test_the_templates_params_are_valid():
     params = load_params(REPO_ROOT)
     assert 0 < params.prepare.test_size < 1
-    assert "roc_auc" in params.gate
+    assert set(DEFAULT_GATE[load_schema().task]) <= set(params.gate), "the gate judges the task's metrics"
 
 
 def test_a_wrong_type_names_the_key_and_the_value(tmp_path):

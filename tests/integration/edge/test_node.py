@@ -19,6 +19,7 @@ import pytest
 
 from ml.data.restore import ensure_data
 from ml.dvc import open_repo
+from tests.integration.clone import share_data
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -27,7 +28,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A checkout whose local DVC remote holds the example data (as `edge-train run` leaves it)."""
+    """A checkout whose local DVC remote holds the data (as `edge-train run` leaves it): the example,
+    re-created, or a fork's own, from this checkout's remote."""
     listed = subprocess.run(
         ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
@@ -39,6 +41,7 @@ def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     git_env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "clone"]):
         subprocess.run(command, cwd=root, check=True, env=git_env)
+    share_data(root)
     monkeypatch.chdir(root)  # DVC resolves output paths against the working directory
     with open_repo(root) as repo:
         ensure_data(repo, root)

@@ -6,16 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from ml.data.example import is_example_schema
+from ml.data.example import export_example, is_example_schema
 from ml.data.restore import seed_example
 from ml.errors import EdgeTrainError
 from ml.steps.schema import load_schema
+from tests.conftest import REPO_ROOT
 from tests.harness.schemas import SCHEMAS, use_schema
 
 
-def test_the_template_schema_is_the_example() -> None:
-    assert is_example_schema(load_schema())
+def test_the_schema_is_the_examples_exactly_while_data_dvc_records_the_example(tmp_path: Path) -> None:
+    """The template's schema describes the example; a fork's, written by `init --data`, its own table."""
+    exported = export_example(tmp_path).stat().st_size
+    recorded = yaml.safe_load((REPO_ROOT / "data.dvc").read_text())["outs"][0]
+    assert is_example_schema(load_schema()) == (recorded["nfiles"] == 1 and recorded["size"] == exported)
 
 
 @pytest.mark.parametrize("task", sorted(SCHEMAS))

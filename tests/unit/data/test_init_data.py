@@ -90,7 +90,9 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 def checkout(tmp_path: Path) -> Path:
     root = tmp_path / "fork"
     root.mkdir()
-    for name in ("params.yaml", "pipelines/train.yml", "ml/steps/schema.yaml"):
+    for folder in ("components", "ml"):  # what `pipeline compile` reads to write dvc.yaml
+        shutil.copytree(REPO_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("params.yaml", "pipelines/train.yml", "dvc.yaml"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, root / name)
     return root
@@ -170,6 +172,7 @@ def test_adopting_writes_schema_data_names_and_gate_and_a_second_run_changes_not
     assert "f1_macro: {max_drop: 0.02}" in (checkout / "params.yaml").read_text()
     assert 'name = "grade-model"' in (checkout / "edge-train.toml").read_text()
     assert "experiment_name: grade-model" in (checkout / "pipelines/train.yml").read_text()
+    assert "reports/plots/prc.json" not in (checkout / "dvc.yaml").read_text(), "binary plots in dvc.yaml"
 
     before = _snapshot(checkout)
     again = adopt(checkout, source, "grade", model_name="grade-model")

@@ -13,6 +13,7 @@ from ml.config import DeployTarget, Settings
 from ml.deploy import azureml
 from ml.deploy.image import PinnedImage
 from ml.deploy.residency import check_target
+from ml.deploy.smoke import synthetic_payload
 from ml.errors import EdgeTrainError
 from ml.release.version import VersionTag
 
@@ -79,7 +80,7 @@ def test_a_new_version_is_smoke_tested_beside_the_current_one_before_it_takes_tr
     service.scored.clear()
     deploy(ml_client, arc_settings, "v1.1.0")
     assert service.scored[0][0] == "v1-1-0"  # routed by header while v1-0-0 still held the traffic
-    assert list(service.scored[0][1]["dataframe_split"]["data"][0]) == [1.0] * 30  # synthetic, not a patient
+    assert service.scored[0][1] == synthetic_payload()  # a synthetic row of the schema, not a real one
     assert service.traffic("edge-scoring") == {"v1-1-0": 100}
     assert service.deployment_names("edge-scoring") == {"v1-0-0", "v1-1-0"}  # the previous one is kept
 
