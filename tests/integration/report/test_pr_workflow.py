@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ml.steps.schema import DEFAULT_GATE, load_schema
 from tests.conftest import REPO_ROOT
 from tests.integration.report.fake_github import TOKEN, serve_fake_github
 
@@ -33,6 +34,10 @@ ACTIONS_CONTEXT = {
     "github.base_ref": "main",
 }
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+DROPPED_ROWS = 40
+# The first metric the checkout's gate judges (params.yaml's, else the task's default): the test follows it.
+GATE = yaml.safe_load((REPO_ROOT / "params.yaml").read_text()).get("gate") or DEFAULT_GATE[load_schema().task]
+GATED_METRIC = next(iter(GATE))
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -70,8 +75,8 @@ def template_copy(dest: Path) -> None:
 
 @pytest.fixture(scope="module")
 def pr_checkout(tmp_path_factory) -> Path:
-    """origin with `main` = the template, and a checkout of branch `lower-c` (train.C 1.0 → 0.5, 40 rows
-    dropped from the data), as actions/checkout leaves it with fetch-depth 0."""
+    """origin with `main` = the template, and a checkout of branch `lower-c` (train.C halved, 40 rows
+    dropped from the first data file), as actions/checkout leaves it with fetch-depth 0."""
     base = tmp_path_factory.mktemp("pr")
     work, origin = base / "work", base / "origin.git"
     work.mkdir()
@@ -89,9 +94,9 @@ def pr_checkout(tmp_path_factory) -> Path:
 
     git(work, "checkout", "-q", "-b", "lower-c")
     params = work / "params.yaml"
-    params.write_text(params.read_text().replace("  C: 1.0\n", "  C: 0.5\n"))
-    data = work / "data" / "raw" / "breast_cancer.csv"
-    data.write_text("".join(data.read_text().splitlines(keepends=True)[:-40]))
+    params.write_text(re.sub(r"(?m)^  C: (.*)$", lambda m: f"  C: {float(m[1]) / 2}", params.read_text()))
+    data = sorted((work / "data" / "raw").glob("*.csv"))[0]
+    data.write_text("".join(data.read_text().splitlines(keepends=True)[:-DROPPED_ROWS]))
     subprocess.run(
         [str(work / ".venv" / "bin" / "dvc"), "add", "data"], cwd=work, check=True, capture_output=True
     )
@@ -176,10 +181,17 @@ def test_the_pr_comment_shows_changed_param_metric_deltas_changed_data_and_gate(
     assert body.startswith("<!-- edge-train:report -->")
     assert "a local run (`--target local`); in a pull request that is the example data" in body
     assert "Base metrics: `reports/metrics.json` committed at" in body
-    assert "| `train.C` | 1.0000 | 0.5000 |" in body
-    roc_auc_row = r"\| `roc_auc` \| 0\.9960 \| \d\.\d{4} \| ([+-]\d\.\d{4}|0)( . (better|worse))? \|"
-    assert re.search(roc_auc_row, body), body
-    assert "| `data/raw/breast_cancer.csv` | modified | 569 | 529 | -40 |" in body
-    assert re.search(r"\| (✅ pass|❌ fail) \| `roc_auc` \| \d\.\d+ [≥<] min 0\.95; ", body), body
+    c = float(yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["train"]["C"])
+    assert f"| `train.C` | {c:.4f} | {c / 2:.4f} |" in body
+    base = json.loads((REPO_ROOT / "reports" / "metrics.json").read_text())[GATED_METRIC]
+    metric_row = (
+        rf"\| `{GATED_METRIC}` \| {base:.4f} \| -?\d+\.\d{{4}} \| ([+-]\d+\.\d{{4}}|0)( . (better|worse))? \|"
+    )
+    assert re.search(metric_row, body), body
+    data = sorted((pr_checkout / "data" / "raw").glob("*.csv"))[0]  # the branch's copy, rows dropped
+    rows = len(data.read_text().splitlines()) - 1 + DROPPED_ROWS
+    data_row = f"| `data/raw/{data.name}` | modified | {rows} | {rows - DROPPED_ROWS} | -{DROPPED_ROWS} |"
+    assert data_row in body, body
+    assert re.search(rf"\| (✅ pass|❌ fail) \| `{GATED_METRIC}` \| ", body), body
     assert "```mermaid" in body
     assert Path(env["GITHUB_STEP_SUMMARY"]).read_text().count("<!-- edge-train:report -->") == 2
