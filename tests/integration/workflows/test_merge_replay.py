@@ -62,8 +62,10 @@ def image_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, image_registry: tuple[str, str]) -> dict:
-    sandbox = Sandbox.for_checkout(REPO_ROOT)
+def world(
+    tmp_path_factory: pytest.TempPathFactory, image_registry: tuple[str, str], replay_sandbox: Sandbox
+) -> dict:
+    sandbox = replay_sandbox
     sandbox.reset_origin()
     before = worktree_commit()
     registry, base = image_registry

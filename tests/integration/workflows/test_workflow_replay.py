@@ -30,8 +30,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    return Sandbox.for_checkout(Path(__file__).resolve().parents[3])
+def sandbox(replay_sandbox: Sandbox) -> Sandbox:
+    return replay_sandbox
 
 
 @pytest.fixture(scope="module")
