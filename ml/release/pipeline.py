@@ -92,7 +92,7 @@ def plan_release(root: Path, version: str | None = None) -> Release:
 
         ml_client = azure_ml_client(root)
     mlflow_version = register_local(root)
-    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
+    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV))
     fields = {key.removeprefix("edge_train."): value for key, value in lineage.tags().items()}
     fields.update(mlflow_version=mlflow_version, signature_hash=signature_hash(root))
     if ml_client is not None:  # the workspace registry too, with the same lineage tags

@@ -15,6 +15,7 @@ from ml.azure.job import build_pipeline_job
 from ml.azure.submit import download_returned, follow, submit
 from ml.config import Settings
 from ml.errors import EdgeTrainError
+from ml.lineage import EDGE_RUN_FILE, content_hash, edge_run
 
 from .fake_azure import FakeAzure
 
@@ -173,6 +174,8 @@ def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(
         "roc.json",
     ]
     assert not list(tmp_path.glob(".edge-train-download-*"))
+    returned = content_hash(tmp_path / "artifacts" / "model")
+    assert edge_run(tmp_path, returned) == "gentle_job_3", "the release steps learn which job trained it"
 
 
 def test_a_download_missing_an_output_fails_clearly_and_changes_no_local_file(
@@ -192,3 +195,4 @@ def test_a_download_missing_an_output_fails_clearly_and_changes_no_local_file(
 
     assert (tmp_path / "reports" / "metrics.json").read_text() == '{"roc_auc": 0.5}'
     assert (tmp_path / "artifacts" / "model" / "MLmodel").read_text() == "the previous model"
+    assert not (tmp_path / EDGE_RUN_FILE).exists(), "no job is named as the previous model's edge run"
