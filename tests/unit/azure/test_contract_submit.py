@@ -158,7 +158,11 @@ def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(
     tmp_path: Path, fake_azure: FakeAzure, ml_client
 ) -> None:
     fake_azure.job_outputs = {
-        "model": ("uri_folder", {"MLmodel": b"flavors: {}", "model.skops": b"weights"}),
+        # MLflow writes an empty requirements.txt for a model with no extra pip requirements.
+        "model": (
+            "uri_folder",
+            {"MLmodel": b"flavors: {}", "model.skops": b"weights", "requirements.txt": b""},
+        ),
         "metrics": ("uri_file", {"metrics.json": b'{"roc_auc": 0.99}'}),
         "plots": ("uri_folder", {"roc.json": b"[]", "confusion.json": b"[]"}),
     }
@@ -167,7 +171,9 @@ def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(
 
     download_returned(ml_client, "gentle_job_3", tmp_path)
 
-    assert sorted(p.name for p in (tmp_path / "artifacts" / "model").iterdir()) == ["MLmodel", "model.skops"]
+    model = tmp_path / "artifacts" / "model"
+    assert sorted(p.name for p in model.iterdir()) == ["MLmodel", "model.skops", "requirements.txt"]
+    assert (model / "requirements.txt").read_bytes() == b""
     assert (tmp_path / "reports" / "metrics.json").read_text() == '{"roc_auc": 0.99}'
     assert sorted(p.name for p in (tmp_path / "reports" / "plots").iterdir()) == [
         "confusion.json",
