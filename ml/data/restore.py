@@ -7,13 +7,14 @@ deterministic, writing it gives exactly the bytes `data.dvc` records, and we pus
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ml import console
 from ml.config import load_settings
 from ml.errors import EdgeTrainError
-from ml.paths import DATA_DIR, RAW_DATA_DIR
+from ml.paths import DATA_DIR, RAW_DATA_DIR, STATE_DIR
 
 if TYPE_CHECKING:
     from dvc.repo import Repo
@@ -23,6 +24,8 @@ DATA_DVC = "data.dvc"
 
 # Rows written when the data's remote cannot be reached and synthetic data was asked for instead.
 SYNTHETIC_ROWS = 500
+# What `use_synthetic` leaves for the report: the stand-in's data hash and why it stood in.
+STAND_IN_FILE = f"{STATE_DIR}/stand-in-data.json"
 
 
 def ensure_data(repo: Repo, root: Path, synthetic_if_unreachable: bool = False) -> None:
@@ -85,11 +88,35 @@ def use_synthetic(repo: Repo, root: Path, remote: str, cause: str) -> None:
     frame = synthetic_frame(SYNTHETIC_ROWS, seed=0)
     atomic_write_text(root / RAW_DATA_DIR / "synthetic.csv", frame.to_csv(index=False, lineterminator="\n"))
     repo.commit(DATA_DVC, force=True)
+    why = f"the '{remote}' remote holding {DATA_DVC}'s data is unreachable here: {' '.join(cause.split())}"
+    record = {"data_hash": _recorded_hash(root), "reason": why}
+    atomic_write_text(root / STAND_IN_FILE, json.dumps(record, indent=2) + "\n")
     console.skipped(
         f"`dvc pull` of {DATA_DVC} from the '{remote}' remote",
         f"unreachable here ({' '.join(cause.split())}); trained on {SYNTHETIC_ROWS} synthetic rows of the "
         "schema instead: the metrics say nothing about your data",
     )
+
+
+def stand_in_reason(root: Path) -> str | None:
+    """Why the current data.dvc names synthetic stand-in rows, when `use_synthetic` wrote them; else None."""
+    try:
+        record = json.loads((root / STAND_IN_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict) or record.get("data_hash") != _recorded_hash(root):
+        return None
+    return str(record.get("reason") or "synthetic stand-in rows")
+
+
+def _recorded_hash(root: Path) -> str | None:
+    import yaml
+
+    try:
+        record = yaml.safe_load((root / DATA_DVC).read_text(encoding="utf-8")) or {}
+        return str(record["outs"][0]["md5"])
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None
 
 
 def _in_local_remote(repo: Repo, root: Path, name: str) -> bool:
