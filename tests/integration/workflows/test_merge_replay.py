@@ -200,12 +200,19 @@ def test_a_merge_releases_a_version_whose_identity_is_the_registered_bytes(world
     assert float(fields["metric.roc_auc"]) == pytest.approx(metrics["roc_auc"], rel=1e-5)
 
 
-def test_running_the_merge_again_leaves_no_new_tag_or_model_version(world: dict) -> None:
-    tags, registry = origin_tags(world["sandbox"]), world["registry"].read_text()
-    result = train(world)
+def image_digest(world: dict) -> str:
+    reference = f"docker://{world['images']}/{IMAGE}:v1.0.0"
+    inspect = ["skopeo", "inspect", "--tls-verify=false", reference]
+    return json.loads(subprocess.run(inspect, capture_output=True, text=True, check=True).stdout)["Digest"]
+
+
+def test_running_the_merge_again_leaves_no_new_tag_model_version_or_image(world: dict) -> None:
+    tags, registry, digest = origin_tags(world["sandbox"]), world["registry"].read_text(), image_digest(world)
+    result = train(world)  # another emulated job: the same bytes, restored from the run cache on ASH
     assert result.ok, result.failures()
     assert origin_tags(world["sandbox"]) == tags
     assert world["registry"].read_text() == registry
+    assert image_digest(world) == digest, "the version's image was rebuilt onto its tag"
 
 
 def test_the_next_pull_request_reports_against_the_released_version(world: dict) -> None:
