@@ -18,10 +18,13 @@ import yaml
 
 from ml.errors import EdgeTrainError
 from ml.params import params_hash
-from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR
+from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR, STATE_DIR
 
 # Files a run writes (the outputs): changing them does not change what the commit trains.
 RUN_OUTPUTS = ("dvc.lock", METRICS_FILE, PLOTS_DIR)
+# Which edge run returned the model in artifacts/model: `submit --wait` writes it after the download, the
+# release steps (separate processes, separate workflow steps) read it.
+EDGE_RUN_FILE = f"{STATE_DIR}/edge-run.json"
 
 
 @dataclass(frozen=True)
@@ -108,15 +111,41 @@ def uncommitted_inputs(root: Path) -> list[str]:
     ]
 
 
-def read_lineage(root: Path, pipeline_run: str = "local") -> Lineage:
+def record_edge_run(root: Path, job_name: str) -> None:
+    """Remember that the model now in artifacts/model is what Azure ML job `job_name` returned."""
+    from ml.atomic import atomic_write_text
+
+    record = {"job": job_name, "model_hash": model_hash(root)}
+    atomic_write_text(root / EDGE_RUN_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def edge_run(root: Path, model: str) -> str | None:
+    """The Azure ML job that returned the model whose content hash is `model`, if an edge run did.
+
+    The record counts only for the bytes it was written for: a model retrained here afterwards is not the
+    edge run's, whatever the record says.
+    """
+    try:
+        record = json.loads((root / EDGE_RUN_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict) or record.get("model_hash") != model:
+        return None
+    return str(record.get("job") or "") or None
+
+
+def read_lineage(root: Path, pipeline_run: str | None = None) -> Lineage:
+    """The lineage of artifacts/model. `pipeline_run` (the run that is training now, when one is) wins;
+    otherwise the edge run that returned these bytes; otherwise "local"."""
     metrics_path = root / METRICS_FILE
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    model = model_hash(root)
     return Lineage(
-        model_hash=model_hash(root),
+        model_hash=model,
         data_hash=data_hash(root),
         params_hash=params_hash(root),
         git_commit=git_commit(root),
-        pipeline_run=pipeline_run,
+        pipeline_run=pipeline_run or edge_run(root, model) or "local",
         metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
         onnx_hash=onnx_hash(root),
     )

@@ -23,6 +23,7 @@ from ml.azure.nodes import LogTail, error_of, node_url, nodes_of, run_details
 from ml.azure.progress import Progress
 from ml.azure.retry import Budget, first_line, is_transient, retrying
 from ml.errors import EdgeTrainError
+from ml.lineage import record_edge_run
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
@@ -249,6 +250,7 @@ def download_returned(client: MLClient, name: str, root: Path) -> None:
             returned = RETURNED[output_name]
             place_output(folder, root / returned.local_path, is_file=returned.type == "uri_file")
             console.done(f"downloaded {output_name} → {returned.local_path}")
+    record_edge_run(root, name)  # the release steps record this job as the model's edge run
 
 
 def require_output(downloaded: Path, *, is_file: bool) -> None:

@@ -7,6 +7,12 @@ import typer
 
 def run(
     release: bool = typer.Option(True, help="register and release the model after training"),
+    synthetic_if_unreachable: bool = typer.Option(
+        False,
+        "--synthetic-if-unreachable",
+        help="when the data's DVC remote cannot be reached (a fork's pull request), train on synthetic rows "
+        "of the schema instead of failing; data.dvc is rewritten to name them",
+    ),
 ) -> None:
     """Run the pipeline with DVC on this machine, then register the model in the MLflow registry.
 
@@ -16,6 +22,7 @@ def run(
     from ml.config import load_settings
     from ml.data.restore import ensure_data
     from ml.dvc import open_repo
+    from ml.errors import EdgeTrainError
     from ml.mlflow_store import follow_move
     from ml.params import load_params
     from ml.paths import METRICS_FILE, MODEL_DIR, PARAMS_FILE, PLOTS_DIR, SETTINGS_FILE, repo_root
@@ -25,13 +32,18 @@ def run(
     from ml.tracking import spooled_logging
 
     root = repo_root()
+    if synthetic_if_unreachable and release:
+        raise EdgeTrainError(
+            "--synthetic-if-unreachable trains on synthetic rows: such a model is never released",
+            hint="add --no-release (as the pull-request workflow does)",
+        )
     load_params(root)
     load_settings(root)  # a typo in edge-train.toml fails now, not after the pipeline ran
     console.done(f"{PARAMS_FILE} and {SETTINGS_FILE} are valid")
     follow_move(root)  # a moved checkout's MLflow store still points at the old folder
     ensure_compiled(root)
     with open_repo(root) as repo:
-        ensure_data(repo, root)
+        ensure_data(repo, root, synthetic_if_unreachable)
         remove_leftovers(root)
         with spooled_logging():
             ran = reproduce(repo)

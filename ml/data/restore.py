@@ -7,13 +7,14 @@ deterministic, writing it gives exactly the bytes `data.dvc` records, and we pus
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ml import console
 from ml.config import load_settings
 from ml.errors import EdgeTrainError
-from ml.paths import DATA_DIR, RAW_DATA_DIR
+from ml.paths import DATA_DIR, RAW_DATA_DIR, STATE_DIR
 
 if TYPE_CHECKING:
     from dvc.repo import Repo
@@ -21,11 +22,19 @@ if TYPE_CHECKING:
 DATA_DVC = "data.dvc"
 
 
-def ensure_data(repo: Repo, root: Path) -> None:
+# Rows written when the data's remote cannot be reached and synthetic data was asked for instead.
+SYNTHETIC_ROWS = 500
+# What `use_synthetic` leaves for the report: the stand-in's data hash and why it stood in.
+STAND_IN_FILE = f"{STATE_DIR}/stand-in-data.json"
+
+
+def ensure_data(repo: Repo, root: Path, synthetic_if_unreachable: bool = False) -> None:
     """Restore data/ when it is missing; stop when it holds other data than data.dvc records.
 
     Never trains on a working copy that disagrees with data.dvc: DVC would then record that copy's hash in
     data.dvc, undoing a committed data change (or recording a failed run's bad data) behind the user's back.
+    `synthetic_if_unreachable` (a fork's pull request, which gets no credential for the data's remote): when
+    the pull fails, train on synthetic rows of the schema instead, saying so (see `use_synthetic`).
     """
     if not (root / DATA_DVC).is_file():
         raise EdgeTrainError(
@@ -54,6 +63,9 @@ def ensure_data(repo: Repo, root: Path) -> None:
     try:
         repo.pull(targets=[DATA_DVC])
     except DvcException as exc:
+        if remote != local_remote and synthetic_if_unreachable:
+            use_synthetic(repo, root, remote, dvc_cause(exc))
+            return
         if remote != local_remote:
             raise EdgeTrainError(
                 f"`dvc pull` of {DATA_DVC} from the '{remote}' remote failed: {dvc_cause(exc)}",
@@ -62,6 +74,49 @@ def ensure_data(repo: Repo, root: Path) -> None:
         seed_example(repo, root, pull_error=dvc_cause(exc))
         return
     console.done(f"restored {DATA_DIR}/ with `dvc pull`")
+
+
+def use_synthetic(repo: Repo, root: Path, remote: str, cause: str) -> None:
+    """Write synthetic rows of the schema to data/ and record them in data.dvc, with a one-line notice.
+
+    data.dvc then names the data that really trained (so the report sees other data than the base's and does
+    not judge the drop); the checkout is a throwaway one (a pull request's runner), nothing is pushed.
+    """
+    from ml.atomic import atomic_write_text
+    from ml.data.synthetic import synthetic_frame
+
+    frame = synthetic_frame(SYNTHETIC_ROWS, seed=0)
+    atomic_write_text(root / RAW_DATA_DIR / "synthetic.csv", frame.to_csv(index=False, lineterminator="\n"))
+    repo.commit(DATA_DVC, force=True)
+    why = f"the '{remote}' remote holding {DATA_DVC}'s data is unreachable here: {' '.join(cause.split())}"
+    record = {"data_hash": _recorded_hash(root), "reason": why}
+    atomic_write_text(root / STAND_IN_FILE, json.dumps(record, indent=2) + "\n")
+    console.skipped(
+        f"`dvc pull` of {DATA_DVC} from the '{remote}' remote",
+        f"unreachable here ({' '.join(cause.split())}); trained on {SYNTHETIC_ROWS} synthetic rows of the "
+        "schema instead: the metrics say nothing about your data",
+    )
+
+
+def stand_in_reason(root: Path) -> str | None:
+    """Why the current data.dvc names synthetic stand-in rows, when `use_synthetic` wrote them; else None."""
+    try:
+        record = json.loads((root / STAND_IN_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict) or record.get("data_hash") != _recorded_hash(root):
+        return None
+    return str(record.get("reason") or "synthetic stand-in rows")
+
+
+def _recorded_hash(root: Path) -> str | None:
+    import yaml
+
+    try:
+        record = yaml.safe_load((root / DATA_DVC).read_text(encoding="utf-8")) or {}
+        return str(record["outs"][0]["md5"])
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None
 
 
 def _in_local_remote(repo: Repo, root: Path, name: str) -> bool:

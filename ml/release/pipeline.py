@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -97,7 +97,7 @@ def plan_release(root: Path, version: str | None = None) -> Release:
 
         ml_client = azure_ml_client(root)
     mlflow_version = register_local(root)
-    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
+    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV))
     fields = {key.removeprefix("edge_train."): value for key, value in lineage.tags().items()}
     fields.update(mlflow_version=mlflow_version, signature_hash=signature_hash(root))
     if ml_client is not None:  # the workspace registry too, with the same lineage tags
@@ -112,6 +112,11 @@ def plan_release(root: Path, version: str | None = None) -> Release:
             f"this model is already {existing.tag}; it cannot also be {name}@{version}",
             hint="retrain (new code, data or params) to get a new version",
         )
+    if existing and existing.fields.get("pipeline_run") not in (None, lineage.pipeline_run):
+        # The version names the run that first produced these bytes: re-running the release after another
+        # job returned the same bytes is the same release, and must write the same build context and image.
+        lineage = replace(lineage, pipeline_run=existing.fields["pipeline_run"])
+        fields["pipeline_run"] = lineage.pipeline_run
     number = existing.version if existing else free_version(list_versions(root, name), fields, version)
     return Release(name, number, lineage, mlflow_version, fields)
 

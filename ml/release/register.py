@@ -20,7 +20,7 @@ def register_local(root: Path) -> str:
         raise EdgeTrainError(
             f"no trained model in {MODEL_DIR}/", hint="run `edge-train run` to train it first"
         )
-    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
+    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV))
     name = load_settings(root).model.name
     cached = read_state(root).get("registered", {})
     if cached.get("model_hash") == lineage.model_hash and cached.get("name") == name:
@@ -74,7 +74,7 @@ def register_azure(root: Path, ml_client) -> str:
     from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import Model
 
-    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV, "local"))
+    lineage = read_lineage(root, os.environ.get(PIPELINE_RUN_ENV))
     name = load_settings(root).model.name
     for existing in ml_client.models.list(name=name):
         if (existing.tags or {}).get("edge_train.model_hash") == lineage.model_hash:

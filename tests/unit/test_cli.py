@@ -1,5 +1,6 @@
 """The CLI answers --help without importing the heavy libraries, and prints errors without tracebacks."""
 
+import os
 import subprocess
 import sys
 
@@ -51,3 +52,17 @@ def test_help_shows_flags_as_flags_not_as_options_taking_a_bool(capsys):
         assert run_app(app, args) == 0
         out = capsys.readouterr().out
         assert "--help" in out and "<bool>" not in out, args
+
+
+def test_a_run_on_synthetic_stand_in_data_refuses_to_release_before_it_trains(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "ml", "run", "--synthetic-if-unreachable"],
+        cwd=tmp_path,
+        env={**os.environ, "EDGE_TRAIN_ROOT": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "never released" in result.stderr and "--no-release" in result.stderr
+    assert not (tmp_path / "artifacts").exists()

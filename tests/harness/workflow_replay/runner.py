@@ -265,6 +265,7 @@ class Replay:
             GITHUB_API_URL="https://api.github.com",
             GITHUB_WORKFLOW=self.workflow_path.name,
         )
+        env.update(box.cache_env)
         if self.oidc:
             env["ACTIONS_ID_TOKEN_REQUEST_URL"] = (
                 "http://127.0.0.1:9/oidc"  # present only with id-token: write

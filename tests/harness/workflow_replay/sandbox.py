@@ -4,15 +4,18 @@ GitHub-hosted runners are not root: they run as the user `runner`, which has a s
 buildah needs one). When the tests run as root (this lab, a container), every step runs as `runner` if this
 machine has that user (create it once: `useradd --system runner && usermod --add-subuids
 300000-365535 --add-subgids 300000-365535 runner`), else as `nobody`, through `setpriv` (no capabilities,
-no supplementary groups); otherwise as the current user. The
-sandbox lives under the system temp dir, keyed by the checkout, and is reused between replays so the
-Install step pays for a virtual environment once: between replays the workspace is reset to a fresh clone
-(`git clean -ffdx` keeps only `.venv/`, which the workflow's own `make .venv/...` then brings up to date).
+no supplementary groups); otherwise as the current user. Each
+test session gets its own sandbox (`Sandbox.create()`: a fresh directory from `tempfile.mkdtemp`, removed by
+`remove()`), so two test runs at once (a full CI run and a developer's) never share a workspace, an origin or
+a fake workspace state. Within a session the sandbox is reused so the Install step pays for a virtual
+environment once: between replays the workspace is reset to a fresh clone (`git clean -ffdx` keeps only
+`.venv/`, which the workflow's own `make .venv/...` then brings up to date). Only the package caches are
+shared between sessions (one directory per user, `UV_CACHE_DIR` and `PRE_COMMIT_HOME`): uv's cache is
+append-only and safe for concurrent readers and writers, and pre-commit takes a lock on its store.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pwd
 import shutil
@@ -39,20 +42,37 @@ class Sandbox:
     gid: int
 
     @classmethod
-    def for_checkout(cls, checkout: Path) -> Sandbox:
-        key = hashlib.sha256(str(checkout.resolve()).encode()).hexdigest()[:12]
-        base = Path(tempfile.gettempdir()) / f"edge-train-replay-{key}"
+    def create(cls) -> Sandbox:
+        """A new sandbox of its own (remove it with `remove()`), run as the unprivileged user."""
         if os.geteuid() == 0:
             user = next(u for name in UNPRIVILEGED if (u := _user(name)) is not None)
             uid, gid = user.pw_uid, user.pw_gid
         else:
             uid, gid = os.getuid(), os.getgid()
-        base.mkdir(mode=0o755, exist_ok=True)
+        base = Path(tempfile.mkdtemp(prefix="edge-train-replay-"))
+        base.chmod(0o755)
         box = cls(base, uid, gid)
+        box.cache.mkdir(mode=0o700, exist_ok=True)
+        if box.is_root_lab:
+            os.chown(box.cache, uid, gid)  # not recursive: the caches' files are already the user's
         for folder in (box.home, box.tool_cache, box.temp):
-            folder.mkdir(exist_ok=True)
+            folder.mkdir()
             box.own(folder)
         return box
+
+    def remove(self) -> None:
+        """Delete the sandbox (the shared package caches stay)."""
+        self._remove_buildah_storage()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    @property
+    def cache(self) -> Path:
+        """Package caches shared by this user's sandboxes (uv, pre-commit): safe for concurrent use."""
+        return Path(tempfile.gettempdir()) / f"edge-train-replay-cache-{self.uid}"
+
+    @property
+    def cache_env(self) -> dict[str, str]:
+        return {"UV_CACHE_DIR": str(self.cache / "uv"), "PRE_COMMIT_HOME": str(self.cache / "pre-commit")}
 
     @property
     def home(self) -> Path:
@@ -158,17 +178,20 @@ class Sandbox:
             ["git", "rev-parse", "-q", "--verify", "HEAD"], self._git_env(), self.workspace, check=False
         ).returncode:
             return  # nothing checked out yet
-        storage = self.workspace / ".edge-train" / "buildah"
-        if (
-            storage.exists()
-        ):  # rootless buildah's files belong to sub-ids: only root or its namespace may delete
-            if self.is_root_lab:
-                shutil.rmtree(storage)
-            else:
-                env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home)}
-                self.run(["buildah", "unshare", "rm", "-rf", str(storage)], env, self.base)
+        self._remove_buildah_storage()
         excludes = [arg for name in keep for arg in ("-e", name)]
         self.git("clean", "-ffdxq", *excludes, cwd=self.workspace)
         self.git("reset", "-q", "--hard", cwd=self.workspace)
         for tag in self.git("tag", "--list", cwd=self.workspace).split():
             self.git("tag", "-d", tag, cwd=self.workspace)
+
+    def _remove_buildah_storage(self) -> None:
+        """Rootless buildah's files belong to sub-ids: only root or the user's namespace may delete them."""
+        storage = self.workspace / ".edge-train" / "buildah"
+        if not storage.exists():
+            return
+        if self.is_root_lab:
+            shutil.rmtree(storage)
+        else:
+            env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home)}
+            self.run(["buildah", "unshare", "rm", "-rf", str(storage)], env, self.base)

@@ -116,12 +116,13 @@ ACTIONS: dict[str, Callable[..., tuple[list[str], dict]]] = {
 def edge_job_stub(
     edge_checkout: Path, returned: Mapping[str, str]
 ) -> Callable[[StepContext], tuple[int, str]]:
-    """A stand-in for `edge-train submit --wait` until the job emulator (tests/harness/azureml/) is wired in.
+    """A quick stand-in for `edge-train submit --wait` (the pull-request replays; the merge replay runs the
+    job emulator instead: tests/integration/workflows/replay.py `emulated_edge_seams`).
 
     SEAM: the real step submits the pipeline to Azure ML and downloads the returned outputs. This stand-in
     checks the step still calls `edge-train submit --wait`, then copies only the returned outputs
     (`returned`: local path → path in `edge_checkout`, where the pipeline ran as the edge would) into the
-    workspace, as `download_returned` places them. Replace it by the emulator without changing any test.
+    workspace, as `download_returned` places them.
     """
 
     def edge_job(ctx: StepContext) -> tuple[int, str]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 from tests.harness.workflow_replay import events
-from tests.harness.workflow_replay.runner import Replay
+from tests.harness.workflow_replay.runner import Replay, StepContext
 from tests.harness.workflow_replay.sandbox import Sandbox
 from tests.harness.workflow_replay.stubs import edge_job_stub
 from tests.integration.clone import edge_train, fresh_clone
@@ -107,10 +109,58 @@ def replay(sandbox: Sandbox, workflow: str, job: str, event: events.Event, **opt
     return Replay(sandbox, WORKFLOWS / workflow, job, event, **options)
 
 
+SUBMIT_STEPS = (
+    "Train on the edge compute through Azure ML (only metrics come back)",
+    "Train on the edge compute through Azure ML and wait",
+)
+
+
 def edge_seams(edge: Path) -> dict:
     """The submit steps of pr.yml and train.yml, through the edge job's stand-in."""
     stub = edge_job_stub(edge, RETURNED)
-    return {
-        "Train on the edge compute through Azure ML (only metrics come back)": stub,
-        "Train on the edge compute through Azure ML and wait": stub,
-    }
+    return dict.fromkeys(SUBMIT_STEPS, stub)
+
+
+def emulated_edge_seams(secrets: dict[str, str], work: Path) -> dict:
+    """The submit steps, with the edge job run by the job emulator (tests/harness/azureml) and `submit` real.
+
+    SEAM: Azure ML would run the job `submit` PUTs. Here the emulator runs the job `submit`'s own code builds
+    from the workspace (`build_pipeline_job`), node by node as the service does, its pods reading the ASH
+    secret from the fake Key Vault; then the step's own script runs unchanged (`edge-train submit --wait`)
+    against the fake workspace, which reports the job Completed and serves the emulated job's returned
+    outputs for `jobs.download`. So the release consumes exactly what the emulated job produced.
+    """
+    from ml.azure.job import RETURNED as RETURNED_OUTPUTS
+    from tests.harness.azureml.services import AzureFakes
+    from tests.harness.workflow_replay.runner import SHELL
+    from tests.integration.edge.edge_project import VAULT_NAME, emulator
+
+    def edge_job_emulated(ctx: StepContext) -> tuple[int, str]:
+        if "edge-train submit" not in ctx.script or "--wait" not in ctx.script:
+            return 1, f"the step no longer runs `edge-train submit --wait`: {ctx.script!r}"
+        folder = Path(tempfile.mkdtemp(prefix="edge-job-", dir=work))
+        with AzureFakes(folder / "azure", vault_name=VAULT_NAME, secrets=secrets) as fakes:
+            job = emulator(ctx.workspace, folder / "job", fakes).run()
+        if not job.ok:
+            return 1, job.report()
+        outputs = ctx.sandbox.base / "edge-job-outputs"
+        shutil.rmtree(outputs, ignore_errors=True)
+        outputs.mkdir()
+        for name, returned in RETURNED_OUTPUTS.items():
+            produced = job.node(returned.node).outputs[returned.output]
+            if produced.is_dir():
+                shutil.copytree(produced, outputs / name)
+            else:
+                (outputs / name).mkdir()
+                shutil.copy2(produced, outputs / name / produced.name)
+        (outputs / "types.json").write_text(json.dumps({n: r.type for n, r in RETURNED_OUTPUTS.items()}))
+        ctx.sandbox.own(outputs)
+        step = ctx.sandbox.run(
+            [*SHELL, "-c", ctx.script],
+            {**ctx.env, "EDGE_TRAIN_REPLAY_JOB_OUTPUTS": str(outputs)},  # azure_seam/replay_azure.py
+            ctx.workspace,
+            check=False,
+        )
+        return step.returncode, f"{job.report()}\n{step.stdout}\n{step.stderr}"
+
+    return dict.fromkeys(SUBMIT_STEPS, edge_job_emulated)

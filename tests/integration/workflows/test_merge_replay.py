@@ -1,16 +1,19 @@
 """A merge to main, replayed end to end: train.yml releases, the next PR reads its base, promote.yml promotes.
 
-The edge job is the stand-in of tests/harness/workflow_replay/stubs.py (it returns what the pipeline
-returns); the Azure ML workspace is the documented-shape fake with a registry kept across steps and
-workflows; origin is a bare repository the unprivileged user pushes tags to. The image registry is a real
-OCI registry on loopback (the ACR token exchange is covered by tests/unit/release/test_contract_acr.py) with
-an offline base image; the unprivileged user builds rootless.
+The edge job runs in the job emulator (tests/harness/azureml): the pipeline `submit` builds, node by node
+as Azure ML runs it, against ASH (Azurite behind the gate, private CA) holding the data; the step's own
+`edge-train submit --wait` then downloads what that job produced. The Azure ML workspace is the
+documented-shape fake with a registry kept across steps and workflows; origin is a bare repository the
+unprivileged user pushes tags to. The image registry is a real OCI registry on loopback (the ACR token
+exchange is covered by tests/unit/release/test_contract_acr.py) with an offline base image; the unprivileged
+user builds rootless.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 
@@ -18,24 +21,27 @@ import pytest
 
 from ml.lineage import content_hash
 from ml.release.image import Buildah
-from tests.conftest import REPO_ROOT, require_tool
+from tests.conftest import IN_CI, REPO_ROOT, require_tool
+from tests.harness.azureml.sandbox import SandboxUnavailable, sandbox_prefix
+from tests.harness.servers import Stack, running_stack
 from tests.harness.workflow_replay import events
 from tests.harness.workflow_replay.sandbox import Sandbox
+from tests.integration.clone import edge_train, fresh_clone
+from tests.integration.edge.edge_project import connect_to_ash, vault_secrets
 from tests.integration.release.base_image import base_name, build_base
 from tests.integration.release.conftest import start_registry
 from tests.integration.report.fake_github import TOKEN, serve_fake_github
 from tests.integration.workflows.replay import (
     EDGE_SETTINGS,
     EDGE_VARS,
-    commit_with,
-    edge_outputs,
-    edge_seams,
+    emulated_edge_seams,
     replay,
-    worktree_commit,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+# The first test pays for a local run, an emulated edge job (4 nodes) and a fresh Install step.
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(1800)]
 MODEL = "breast-cancer-classifier"
+SUBMIT = "Train on the edge compute through Azure ML and wait"
 IMAGE = "edge-train/breast-cancer-classifier"
 
 
@@ -62,23 +68,60 @@ def image_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, image_registry: tuple[str, str]) -> dict:
-    sandbox = Sandbox.for_checkout(REPO_ROOT)
+def ash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The edge's storage: Azurite behind the ASH gate, HTTPS with a private CA."""
+    require_tool("azurite-blob", "bash tests/tools/install.sh (npm azurite@3.35.0)")
+    try:
+        sandbox_prefix()
+    except SandboxUnavailable as exc:
+        pytest.fail(str(exc)) if IN_CI else pytest.skip(str(exc))
+    with running_stack(tmp_path_factory.mktemp("ash"), tls=True) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory,
+    image_registry: tuple[str, str],
+    ash: Stack,
+    replay_sandbox: Sandbox,
+) -> dict:
+    """main after `edge-train init`: the edge set up, the data on ASH, the image registry configured."""
+    sandbox = replay_sandbox
     sandbox.reset_origin()
-    before = worktree_commit()
+    maintainer = fresh_clone(tmp_path_factory.mktemp("maintainer") / "edge-train")
+    local = edge_train(maintainer, "run", "--no-release")  # the example data into the DVC cache
+    assert local.returncode == 0, local.stdout + local.stderr
+    connect_to_ash(maintainer, ash)  # pushes the data to ASH, commits the remote and the pods' Key Vault
+    storage_and_vault = (maintainer / "edge-train.toml").read_text()
     registry, base = image_registry
-    settings = EDGE_SETTINGS + f'\n[image]\nregistry = "{registry}"\nbase = "{base}"\n'
-    merged = commit_with(before, {"edge-train.toml": settings}, "edge-train init: the edge is set up")
-    sandbox.publish(REPO_ROOT, {"refs/heads/main": merged})
+    settings = (
+        EDGE_SETTINGS
+        + storage_and_vault.split("[azure]\n", 1)[1]  # key_vault_url, into EDGE_SETTINGS' [azure] table
+        + storage_and_vault.split("[azure]\n", 1)[0]
+        + f'[image]\nregistry = "{registry}"\nbase = "{base}"\n'
+    )
+    (maintainer / "edge-train.toml").write_text(settings)
+    subprocess.run(
+        ["git", "commit", "-qam", "edge-train init: the edge is set up"], cwd=maintainer, check=True
+    )
+
+    def rev(name: str) -> str:
+        return subprocess.run(
+            ["git", "rev-parse", name], cwd=maintainer, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    before, merged = rev("HEAD~2"), rev("HEAD")
+    sandbox.publish(maintainer, {"refs/heads/main": merged})
     state = sandbox.base / "azure-workspace.json"
     state.unlink(missing_ok=True)
-    edge = edge_outputs(tmp_path_factory.mktemp("edge") / "edge-train")
     return {
         "sandbox": sandbox,
+        "checkout": maintainer,
         "before": before,
         "merged": merged,
         "registry": state,
-        "edge": edge,
+        "seams": emulated_edge_seams(vault_secrets(maintainer, ash), tmp_path_factory.mktemp("edge-jobs")),
         "images": registry,
     }
 
@@ -92,7 +135,7 @@ def train(world: dict):
         event,
         vars=EDGE_VARS,
         oidc=True,
-        seams=edge_seams(world["edge"]),
+        seams=world["seams"],
         azure_state=world["registry"],
     ).run()
 
@@ -133,10 +176,15 @@ def test_a_merge_releases_a_version_whose_identity_is_the_registered_bytes(world
     tags = origin_tags(sandbox)
     assert tags.get(f"{MODEL}@v1.0.0") == world["merged"], "the tag is on the commit that was trained"
     fields = annotation(sandbox, f"{MODEL}@v1.0.0")
-    returned = content_hash(world["edge"] / "artifacts" / "model")
-    assert fields["model_hash"] == returned, "the version is the model the edge returned, byte for byte"
+    produced = sandbox.base / "edge-job-outputs"  # what the emulated edge job wrote to its outputs
+    returned = content_hash(produced / "model")
+    assert fields["model_hash"] == returned, "the version is the model the edge job produced, byte for byte"
+    submitted = re.search(r"submitted (\S+) to compute", result.step(SUBMIT).stdout)
+    assert submitted, result.step(SUBMIT).stdout
+    assert fields["pipeline_run"] == submitted[1], "the version names the Azure ML job that trained it"
     registered = json.loads(world["registry"].read_text())[MODEL]
     assert [v["properties"]["tags"]["edge_train.model_hash"] for v in registered.values()] == [returned]
+    assert [v["properties"]["tags"]["edge_train.pipeline_run"] for v in registered.values()] == [submitted[1]]
     assert fields["azureml_version"] in registered
     image = json.loads(
         subprocess.run(
@@ -148,21 +196,30 @@ def test_a_merge_releases_a_version_whose_identity_is_the_registered_bytes(world
     )
     assert fields["image_digest"] == image["Digest"], "the tag records the image the registry holds"
     assert image["Labels"]["io.github.edge-train.model-hash"] == returned
-    metrics = json.loads((world["edge"] / "reports" / "metrics.json").read_text())
+    metrics = json.loads(next((produced / "metrics").iterdir()).read_text())
     assert float(fields["metric.roc_auc"]) == pytest.approx(metrics["roc_auc"], rel=1e-5)
 
 
-def test_running_the_merge_again_leaves_no_new_tag_or_model_version(world: dict) -> None:
-    tags, registry = origin_tags(world["sandbox"]), world["registry"].read_text()
-    result = train(world)
+def image_digest(world: dict) -> str:
+    reference = f"docker://{world['images']}/{IMAGE}:v1.0.0"
+    inspect = ["skopeo", "inspect", "--tls-verify=false", reference]
+    return json.loads(subprocess.run(inspect, capture_output=True, text=True, check=True).stdout)["Digest"]
+
+
+def test_running_the_merge_again_leaves_no_new_tag_model_version_or_image(world: dict) -> None:
+    tags, registry, digest = origin_tags(world["sandbox"]), world["registry"].read_text(), image_digest(world)
+    result = train(world)  # another emulated job: the same bytes, restored from the run cache on ASH
     assert result.ok, result.failures()
     assert origin_tags(world["sandbox"]) == tags
     assert world["registry"].read_text() == registry
+    assert image_digest(world) == digest, "the version's image was rebuilt onto its tag"
 
 
 def test_the_next_pull_request_reports_against_the_released_version(world: dict) -> None:
     sandbox = world["sandbox"]
-    sandbox.publish(REPO_ROOT, {"refs/pull/2/merge": world["merged"], "refs/pull/2/head": world["merged"]})
+    sandbox.publish(
+        world["checkout"], {"refs/pull/2/merge": world["merged"], "refs/pull/2/head": world["merged"]}
+    )
     event = events.pull_request(2, world["merged"], world["merged"], world["merged"])
     with serve_fake_github(TOKEN) as github:
         result = replay(
@@ -173,7 +230,7 @@ def test_the_next_pull_request_reports_against_the_released_version(world: dict)
             vars=EDGE_VARS,
             oidc=True,
             runner_env={"GITHUB_API_URL": github.url},
-            seams=edge_seams(world["edge"]),
+            seams=world["seams"],
             token=TOKEN,
             azure_state=world["registry"],
         ).run()

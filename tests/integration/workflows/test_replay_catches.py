@@ -30,8 +30,8 @@ PYTHON = {
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> tuple[Sandbox, str]:
-    box = Sandbox.for_checkout(REPO_ROOT)
+def sandbox(replay_sandbox: Sandbox) -> tuple[Sandbox, str]:
+    box = replay_sandbox
     sha = worktree_commit()
     box.publish(REPO_ROOT, {"refs/heads/main": sha})
     return box, sha

@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from ml.lineage import data_hash
+from tests.conftest import REPO_ROOT
 from tests.harness.workflow_replay import events
 from tests.harness.workflow_replay.sandbox import Sandbox
 from tests.integration.report.fake_github import TOKEN, serve_fake_github
 from tests.integration.workflows.replay import (
     COLLECT_ONLY,
     EDGE_VARS,
+    commit_with,
     edge_outputs,
     edge_seams,
     replay,
@@ -30,8 +33,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    return Sandbox.for_checkout(Path(__file__).resolve().parents[3])
+def sandbox(replay_sandbox: Sandbox) -> Sandbox:
+    return replay_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +97,30 @@ def test_replays_run_as_an_unprivileged_user(sandbox: Sandbox) -> None:
     assert sandbox.uid != 0
     if os.geteuid() != 0:
         assert sandbox.uid == os.getuid()
+
+
+def test_a_fork_whose_data_is_on_a_remote_the_runner_cannot_reach_trains_on_synthetic_rows(
+    sandbox: Sandbox, commit: str
+) -> None:
+    own_data = commit_with(
+        commit,
+        {
+            "data.dvc": (REPO_ROOT / "data.dvc")
+            .read_text()
+            .replace(data_hash(REPO_ROOT), "0123456789abcdef0123456789abcdef"),
+            ".dvc/config": (REPO_ROOT / ".dvc" / "config")
+            .read_text()
+            .replace("remote = local", "remote = ash")
+            + "['remote \"ash\"']\n    url = http://127.0.0.1:9/edge-train\n",  # refused, as ASH is to a fork
+        },
+        "a fork's own data, on its own remote",
+    )
+    sandbox.publish(REPO_ROOT, {"refs/pull/3/head": own_data, "refs/pull/3/merge": own_data})
+    event = events.pull_request(3, own_data, commit, own_data, fork=True)
+    result = replay(sandbox, "pr.yml", "report", event, vars={}, oidc=False).run()
+    assert result.ok, result.failures()
+    trained = result.step("Train on the example data on this runner")
+    notice = [line for line in trained.stdout.splitlines() if "synthetic rows" in line]
+    assert len(notice) == 1 and "'ash' remote" in notice[0], trained.stdout
+    assert "Trained on synthetic rows of the schema" in result.summary, result.summary
+    assert "not judged: synthetic stand-in rows" in result.summary, "the gate does not pretend"

@@ -325,6 +325,10 @@ class FakeAzure:
             data = self._blobs().get(name)
             if data is None:
                 return 404, None, {"x-ms-error-code": "BlobNotFound"}
+            if not data:  # Get Blob with a range on an empty blob: 416; the SDK then gets it without one
+                if request.headers.get("x-ms-range") or request.headers.get("Range"):
+                    return 416, None, {"x-ms-error-code": "InvalidRange", "Content-Range": "bytes */0"}
+                return 200, b"", {"Content-Type": "application/octet-stream", "x-ms-blob-type": "BlockBlob"}
             return (
                 206,
                 data,

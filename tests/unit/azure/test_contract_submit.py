@@ -15,6 +15,7 @@ from ml.azure.job import build_pipeline_job
 from ml.azure.submit import download_returned, follow, submit
 from ml.config import Settings
 from ml.errors import EdgeTrainError
+from ml.lineage import EDGE_RUN_FILE, content_hash, edge_run
 
 from .fake_azure import FakeAzure
 
@@ -157,7 +158,11 @@ def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(
     tmp_path: Path, fake_azure: FakeAzure, ml_client
 ) -> None:
     fake_azure.job_outputs = {
-        "model": ("uri_folder", {"MLmodel": b"flavors: {}", "model.skops": b"weights"}),
+        # MLflow writes an empty requirements.txt for a model with no extra pip requirements.
+        "model": (
+            "uri_folder",
+            {"MLmodel": b"flavors: {}", "model.skops": b"weights", "requirements.txt": b""},
+        ),
         "metrics": ("uri_file", {"metrics.json": b'{"roc_auc": 0.99}'}),
         "plots": ("uri_folder", {"roc.json": b"[]", "confusion.json": b"[]"}),
     }
@@ -166,13 +171,17 @@ def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(
 
     download_returned(ml_client, "gentle_job_3", tmp_path)
 
-    assert sorted(p.name for p in (tmp_path / "artifacts" / "model").iterdir()) == ["MLmodel", "model.skops"]
+    model = tmp_path / "artifacts" / "model"
+    assert sorted(p.name for p in model.iterdir()) == ["MLmodel", "model.skops", "requirements.txt"]
+    assert (model / "requirements.txt").read_bytes() == b""
     assert (tmp_path / "reports" / "metrics.json").read_text() == '{"roc_auc": 0.99}'
     assert sorted(p.name for p in (tmp_path / "reports" / "plots").iterdir()) == [
         "confusion.json",
         "roc.json",
     ]
     assert not list(tmp_path.glob(".edge-train-download-*"))
+    returned = content_hash(tmp_path / "artifacts" / "model")
+    assert edge_run(tmp_path, returned) == "gentle_job_3", "the release steps learn which job trained it"
 
 
 def test_a_download_missing_an_output_fails_clearly_and_changes_no_local_file(
@@ -192,3 +201,4 @@ def test_a_download_missing_an_output_fails_clearly_and_changes_no_local_file(
 
     assert (tmp_path / "reports" / "metrics.json").read_text() == '{"roc_auc": 0.5}'
     assert (tmp_path / "artifacts" / "model" / "MLmodel").read_text() == "the previous model"
+    assert not (tmp_path / EDGE_RUN_FILE).exists(), "no job is named as the previous model's edge run"

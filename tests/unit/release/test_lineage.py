@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from ml.lineage import content_hash, uncommitted_inputs
+from ml.lineage import content_hash, edge_run, record_edge_run, uncommitted_inputs
 
 
 def test_the_identity_changes_with_any_byte_and_any_name_and_nothing_else(tmp_path: Path) -> None:
@@ -39,3 +39,15 @@ def test_a_runs_outputs_are_not_uncommitted_inputs_but_code_and_params_are(tmp_p
     assert uncommitted_inputs(tmp_path) == []
     (tmp_path / "params.yaml").write_text("b\n")
     assert uncommitted_inputs(tmp_path) == ["params.yaml"]
+
+
+def test_the_edge_run_that_returned_the_model_is_its_lineage_until_the_bytes_change(tmp_path: Path) -> None:
+    model = tmp_path / "artifacts" / "model"
+    model.mkdir(parents=True)
+    (model / "MLmodel").write_text("flavors: {}\n")
+    (model / "model.skops").write_bytes(b"returned by the edge")
+    record_edge_run(tmp_path, "gentle_job_7")
+    assert edge_run(tmp_path, content_hash(model)) == "gentle_job_7"
+
+    (model / "model.skops").write_bytes(b"retrained here afterwards")
+    assert edge_run(tmp_path, content_hash(model)) is None, "the record names only the bytes it came with"

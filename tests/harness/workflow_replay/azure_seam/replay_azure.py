@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -82,8 +83,30 @@ class PersistentRegistry:
         return 200, {"id": f"{WORKSPACE_PATH}/models/{name}", "name": name, "properties": {}}, {}
 
 
+# Set by the edge job's seam: a folder holding what the emulated job produced, one subfolder per returned
+# output, and `types.json` (output name -> asset type). The fake serves them as the finished job's outputs.
+JOB_OUTPUTS_ENV = "EDGE_TRAIN_REPLAY_JOB_OUTPUTS"
+
+
+def job_outputs(folder: Path) -> dict[str, tuple[str, dict[str, bytes]]]:
+    types = json.loads((folder / "types.json").read_text())
+    return {
+        name: (
+            kind,
+            {
+                file.relative_to(folder / name).as_posix(): file.read_bytes()
+                for file in sorted((folder / name).rglob("*"))
+                if file.is_file()
+            },
+        )
+        for name, kind in types.items()
+    }
+
+
 def install(state: str) -> None:
     fake = FakeAzure()
+    if os.environ.get(JOB_OUTPUTS_ENV):
+        fake.job_outputs = job_outputs(Path(os.environ[JOB_OUTPUTS_ENV]))
     PersistentRegistry(fake, Path(state))
     HTTPAdapter.send = lambda adapter, request, **kw: fake.send(adapter, request, **kw)  # type: ignore[method-assign]
     azure.identity.DefaultAzureCredential = lambda *a, **kw: FakeCredential()  # type: ignore[misc]
