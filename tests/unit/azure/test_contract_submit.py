@@ -16,6 +16,8 @@ from ml.azure.submit import download_returned, follow, submit
 from ml.config import Settings
 from ml.errors import EdgeTrainError
 from ml.lineage import EDGE_RUN_FILE, content_hash, edge_run
+from ml.params import load_params
+from tests.conftest import REPO_ROOT
 
 from .fake_azure import FakeAzure
 
@@ -38,7 +40,8 @@ def test_create_sends_the_pipeline_to_the_edge_compute_with_params_and_tags(
     assert body["jobType"] == "Pipeline"
     assert body["settings"]["default_compute"].endswith("/computes/ash-k3s")
     assert body["experimentName"] == "breast-cancer-classifier"
-    assert body["inputs"]["train_C"] == {"jobInputType": "literal", "value": "1.0"}
+    train_c = str(load_params(REPO_ROOT).train.C)  # the checkout's value (a fork may change it)
+    assert body["inputs"]["train_C"] == {"jobInputType": "literal", "value": train_c}
     assert set(body["tags"]) >= {"edge_train.git_commit", "edge_train.data_hash", "edge_train.params_hash"}
     # Data moves only between the pods and ASH (ml/edge/node.py): Azure ML's data runtime never mounts ASH.
     assert "ash_blob" not in str(body["jobs"])
