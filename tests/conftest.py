@@ -10,7 +10,9 @@ import ipaddress
 import os
 import shutil
 import socket
+import subprocess
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -61,7 +63,19 @@ def require_tool(name: str, install_hint: str) -> str:
     path = shutil.which(name) or _local_tool(name)
     if path:
         return path
-    message = f"{name} is not installed: {install_hint}"
+    unavailable(f"{name} is not installed: {install_hint}")
+
+
+def require_command(command: list[str], reason: str) -> list[str]:
+    """`command` if `command true` works here (an `unshare` the kernel may refuse); else unavailable."""
+    probe = shutil.which(command[0]) and subprocess.run([*command, "true"], capture_output=True, check=False)
+    if not probe or probe.returncode != 0:
+        unavailable(reason)
+    return command
+
+
+def unavailable(message: str) -> NoReturn:
+    """What a test does without something it needs: skip with `message` on a user's machine, fail in CI."""
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from ml.atomic import TEMP_PREFIX
+from tests.conftest import require_command
 from tests.integration.clone import edge_train, fresh_clone
 
 pytestmark = pytest.mark.integration
@@ -233,14 +234,10 @@ exec "$@"
 
 def namespace_or_skip() -> list[str]:
     """`unshare` into a mount namespace as root, or as a user where user namespaces are allowed."""
-    namespace = ["unshare", "--mount", "--map-root-user"]
-    probe = shutil.which("unshare") and subprocess.run([*namespace, "true"], capture_output=True, check=False)
-    if not probe or probe.returncode != 0:
-        reason = "needs `unshare` with mount namespaces (root, or unprivileged user namespaces)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return namespace
+    return require_command(
+        ["unshare", "--mount", "--map-root-user"],
+        "needs `unshare` with mount namespaces (root, or unprivileged user namespaces)",
+    )
 
 
 @pytest.mark.slow
@@ -277,14 +274,10 @@ def as_ordinary_user() -> list[str]:
     capabilities (its files, still owned by root outside, then obey their modes); others run it directly."""
     if os.geteuid() != 0:
         return []
-    command = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
-    probe = shutil.which("unshare") and subprocess.run([*command, "true"], capture_output=True, check=False)
-    if not probe or probe.returncode != 0:
-        reason = "as root, needs `unshare --user --map-user` to drop the power to ignore file modes"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return command
+    return require_command(
+        ["unshare", "--user", "--map-user=1000", "--map-group=1000"],
+        "as root, needs `unshare --user --map-user` to drop the power to ignore file modes",
+    )
 
 
 def test_a_read_only_reports_folder_is_one_line_and_nothing_half_written(released, tmp_path):
