@@ -88,6 +88,11 @@ def init(
     model_name: str = typer.Option(
         "", help="names the registered model, the experiment, the image and the version tags"
     ),
+    category_values: bool = typer.Option(
+        True,
+        help="with --data: list each categorical feature's values in ml/steps/schema.yaml (a tracked file);"
+        " --no-category-values keeps them out of git",
+    ),
     subscription_id: str = typer.Option("", help="Azure subscription id"),
     tenant_id: str = typer.Option("", help="Entra ID tenant id"),
     client_id: str = typer.Option("", help="client id of the app registration GitHub Actions logs in as"),
@@ -118,7 +123,7 @@ def init(
         (subscription_id, tenant_id, client_id, resource_group, workspace, compute, arc_cluster_id),
     ) or any((storage_endpoint, container, acr, github_repo))
     if data is not None:
-        _adopt(root, data, label, task, model_name)
+        _adopt(root, data, label, task, model_name, category_values)
         if not azure_given:
             return
     settings = write_settings(
@@ -189,7 +194,7 @@ def doctor() -> None:
 TASKS = ("auto", "binary", "multiclass", "regression")
 
 
-def _adopt(root: Path, data: Path, label: str, task: str, model_name: str) -> None:
+def _adopt(root: Path, data: Path, label: str, task: str, model_name: str, category_values: bool) -> None:
     from ml import console
     from ml.data.adopt import adopt
     from ml.errors import EdgeTrainError
@@ -198,7 +203,7 @@ def _adopt(root: Path, data: Path, label: str, task: str, model_name: str) -> No
         raise EdgeTrainError("--data needs --label", hint="pass --label <the column to predict>")
     if task not in TASKS:
         raise EdgeTrainError(f"--task {task!r}", hint=f"use one of: {', '.join(TASKS)}")
-    decision = adopt(root, data, label, task, model_name)
+    decision = adopt(root, data, label, task, model_name, list_categories=category_values)
     schema = decision.schema
     classes = f", classes {list(schema.classes)}" if schema.classes else ""
     console.done(f"{data.name}: {decision.rows} rows; task {schema.task} on label {schema.label!r}{classes}")

@@ -24,14 +24,21 @@ MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")
 DATA_DVC = "data.dvc"
 
 
-def adopt(root: Path, source: Path, label: str, task: str = "auto", model_name: str = "") -> Decision:
+def adopt(
+    root: Path,
+    source: Path,
+    label: str,
+    task: str = "auto",
+    model_name: str = "",
+    list_categories: bool = True,
+) -> Decision:
     """Read, decide, then write; returns what was decided (the CLI prints it)."""
     if model_name and not MODEL_NAME.match(model_name):
         raise EdgeTrainError(
             f"--model-name {model_name!r}: use 2-63 lowercase letters, digits and dashes",
             hint="it names the registered model, the MLflow experiment, the image and the version tags",
         )
-    decision = infer(source.resolve(), label, task)
+    decision = infer(source.resolve(), label, task, list_categories=list_categories)
     written = [
         *_place_data(root, source.resolve()),
         *_write_if_changed(root / SCHEMA_PATH, schema_text(decision.schema)),

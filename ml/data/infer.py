@@ -34,8 +34,18 @@ class Decision:
     warnings: list[str] = field(default_factory=list)
 
 
-def infer(path: Path, label: str, task: str = "auto", progress: bool = True) -> Decision:
-    """The schema `path` implies with `label` as the column to predict; EdgeTrainError on bad input."""
+def infer(
+    path: Path,
+    label: str,
+    task: str = "auto",
+    progress: bool = True,
+    list_categories: bool = True,
+) -> Decision:
+    """The schema `path` implies with `label` as the column to predict; EdgeTrainError on bad input.
+
+    `list_categories` False keeps category values out of the schema (a tracked file that travels with
+    the code to Azure ML): the model learns them from the data on the edge either way.
+    """
     table = read_table(path, label, progress)
     if label not in table.column_names:
         shown = ", ".join(repr(c) for c in table.column_names[:20])
@@ -46,7 +56,7 @@ def infer(path: Path, label: str, task: str = "auto", progress: bool = True) -> 
         )
     if table.num_rows == 0:
         raise EdgeTrainError(f"{path}: a header but no rows", hint="give a file with data rows")
-    features, dropped, missing = _features(table, label)
+    features, dropped, missing = _features(table, label, list_categories)
     if not features:
         raise EdgeTrainError(
             f"{path}: no usable feature besides {label!r} "
@@ -133,7 +143,9 @@ def _check_utf8_header(path: Path) -> None:
             ) from None
 
 
-def _features(table, label: str) -> tuple[list[Feature], dict[str, str], dict[str, int]]:
+def _features(
+    table, label: str, list_categories: bool
+) -> tuple[list[Feature], dict[str, str], dict[str, int]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -163,7 +175,7 @@ def _features(table, label: str) -> tuple[list[Feature], dict[str, str], dict[st
         if nulls:
             missing[name] = nulls
         categories: tuple[str, ...] = ()
-        if kind == "categorical":
+        if kind == "categorical" and list_categories:
             values = pc.unique(column.cast(pa.string())).drop_null().to_pylist()
             if len(values) <= MAX_LISTED_CATEGORIES:
                 categories = tuple(sorted(values))

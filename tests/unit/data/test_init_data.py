@@ -76,6 +76,14 @@ def test_feature_kinds_are_inferred_and_ids_constants_and_empty_columns_left_out
     assert decision.missing == {"age": 14}
 
 
+def test_category_values_are_listed_unless_the_user_keeps_them_out_of_git(tmp_path) -> None:
+    path = write(tmp_path, table())
+    listed = {f.name: f.categories for f in infer(path, "churned").schema.features}
+    unlisted = {f.name: f.categories for f in infer(path, "churned", list_categories=False).schema.features}
+    assert listed["region"] and all(values == () for values in unlisted.values())
+    assert set(unlisted) == set(listed)  # the same features, kinds unchanged
+
+
 def test_an_integer_label_with_few_values_is_classes_and_with_many_a_regression(tmp_path) -> None:
     frame = table(300).assign(stars=lambda f: np.arange(len(f)) % 5 + 1, score=lambda f: np.arange(len(f)))
     assert infer(write(tmp_path, frame.drop(columns="score")), "stars").schema.classes == (1, 2, 3, 4, 5)
