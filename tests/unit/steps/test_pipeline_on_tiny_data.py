@@ -126,7 +126,8 @@ def test_plots_are_the_files_of_the_task_and_hold_no_rows(one_run):
         assert len(binned) <= 20  # bins, not one point per row
     else:
         confusion = json.loads((workdir / "plots" / "confusion.json").read_text())
-        assert confusion == sorted(confusion, key=lambda row: (str(row["actual"]), str(row["predicted"])))
+        assert len(confusion) <= len(SCHEMAS[task].classes) ** 2  # counts per (actual, predicted) pair
+        assert all(set(cell) == {"actual", "predicted", "count"} for cell in confusion)
 
 
 @pytest.mark.parametrize("task", sorted(SCHEMAS))
