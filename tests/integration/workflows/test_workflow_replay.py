@@ -10,6 +10,8 @@ lands: it returns what the pipeline returns (model, metrics, plots), nothing els
 from __future__ import annotations
 
 import os
+import platform
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,21 @@ def test_a_fork_pull_request_trains_on_the_example_data_and_never_signs_in(
     assert not result.step("Train on the edge compute through Azure ML (only metrics come back)").ran
     assert result.step("Train on the example data on this runner").outcome == "success"
     assert "Base metrics:" in result.summary, "the report went to the job summary"
+    # The promise of docs/opinions.md (21): another Python 3.11 build retrains the committed model byte for
+    # byte. The runner's interpreter is Debian's, this suite's is uv's; dvc.lock was written by the latter.
+    version = "import platform; print(platform.python_version())"
+    runner_python = subprocess.run(
+        [str(sandbox.workspace / ".venv" / "bin" / "python"), "-c", version],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert runner_python != platform.python_version(), "the replay must use another interpreter build"
+    changed = subprocess.run(
+        ["git", "-c", "safe.directory=*", "status", "--porcelain", "--", "dvc.lock", "reports"],
+        cwd=sandbox.workspace, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert changed == "", (
+        f"Python {runner_python} did not reproduce the committed model and metrics:\n{changed}"
+    )
 
 
 def test_a_same_repository_pull_request_trains_on_the_edge_and_comments(
