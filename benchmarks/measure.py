@@ -43,7 +43,7 @@ def tree_rss_kib(root):
     return total
 
 start = time.perf_counter()
-child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 tree_peak = [0]
 def sample():
     while child.poll() is None:
@@ -51,10 +51,10 @@ def sample():
         time.sleep(0.05)
 if os.path.isdir("/proc"):
     threading.Thread(target=sample, daemon=True).start()
-stderr = child.communicate()[1]
+stdout, stderr = child.communicate()
 seconds = time.perf_counter() - start
 peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-tail = stderr[-2000:] if child.returncode else ""
+tail = (stdout[-3000:] + stderr[-2000:]) if child.returncode else ""  # pytest reports on stdout
 print(json.dumps({"code": child.returncode, "seconds": seconds, "peak_kib": peak_kib,
                   "tree_peak_kib": tree_peak[0], "stderr": tail}))
 """
