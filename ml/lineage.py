@@ -74,12 +74,16 @@ def model_hash(root: Path) -> str:
     return content_hash(model)
 
 
-def onnx_hash(root: Path) -> str:
-    """The content hash of the parity-checked ONNX model, when the release has one."""
-    from ml.release.portable import ONNX_FILE, PORTABLE_DIR
+def onnx_hash(root: Path, model: str) -> str:
+    """The content hash of the ONNX model the release ships with the model `model`: the export stage's
+    model.onnx when its parity report passed for these model bytes; "" when there is none to ship."""
+    from ml.release.portable import shipped_onnx
 
-    path = root / PORTABLE_DIR / ONNX_FILE
-    return content_hash(path) if path.is_file() else ""
+    try:
+        path = shipped_onnx(root, model)
+    except EdgeTrainError:  # refused where it matters (the release checks it before registering)
+        return ""
+    return content_hash(path) if path else ""
 
 
 def data_hash(root: Path) -> str:
@@ -147,5 +151,5 @@ def read_lineage(root: Path, pipeline_run: str | None = None) -> Lineage:
         git_commit=git_commit(root),
         pipeline_run=pipeline_run or edge_run(root, model) or "local",
         metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
-        onnx_hash=onnx_hash(root),
+        onnx_hash=onnx_hash(root, model),
     )
