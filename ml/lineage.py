@@ -8,7 +8,6 @@ registering or versioning them again finds the existing version; other bytes can
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from ml.contenthash import content_hash
 from ml.errors import EdgeTrainError
 from ml.params import params_hash
 from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR, STATE_DIR
@@ -49,18 +49,6 @@ class Lineage:
             tags["edge_train.onnx_hash"] = self.onnx_hash
         tags.update({f"metric.{k}": f"{v:.6g}" for k, v in sorted(self.metrics.items())})
         return tags
-
-
-def content_hash(path: Path) -> str:
-    """sha256 of a file's bytes, or of a folder's files (relative path and bytes, in sorted order)."""
-    digest = hashlib.sha256()
-    if path.is_file():
-        digest.update(path.read_bytes())
-        return digest.hexdigest()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def model_hash(root: Path) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import typer
 
 from ml.atomic import atomic_output_dir
-from ml.lineage import content_hash
+from ml.contenthash import content_hash
 from ml.paths import ONNX_FILE, PARITY_FILE, TEST_FILE
 from ml.stepkit import run_step
 from ml.steps.schema import Schema, load_schema
