@@ -96,3 +96,14 @@ def test_a_missing_report_is_refused_with_what_to_run(tmp_path: Path, monkeypatc
     with pytest.raises(EdgeTrainError, match="no parity report") as refused:
         portable_model(runner, model_hash(runner))
     assert "submit --wait" in (refused.value.hint or "")
+
+
+def test_a_failed_report_refuses_the_release_before_anything_is_registered(tmp_path: Path, monkeypatch):
+    from ml.release.pipeline import plan_release
+
+    monkeypatch.setattr(export, "PARITY_TOLERANCE", 0.0)
+    runner = runner_with_edge_outputs(tmp_path, monkeypatch)
+
+    with pytest.raises(EdgeTrainError, match="failed its parity check"):
+        plan_release(runner)
+    assert not (runner / "mlflow.db").exists(), "no model version for a release that cannot ship"
