@@ -185,8 +185,8 @@ def _measure(command: list[str], env: dict[str, str], port: int, work=None):
 
 def run() -> str:
     from ml.modelio import load_native_model
-    from ml.release.portable import convert
     from ml.serving.context import write_context
+    from ml.steps.export import convert
 
     if not (ROOT / MODEL_DIR / "MLmodel").is_file():
         raise SystemExit("no trained model: run `make run` first")

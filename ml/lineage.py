@@ -8,7 +8,6 @@ registering or versioning them again finds the existing version; other bytes can
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from ml.contenthash import content_hash
 from ml.errors import EdgeTrainError
 from ml.params import params_hash
 from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR, STATE_DIR
@@ -51,18 +51,6 @@ class Lineage:
         return tags
 
 
-def content_hash(path: Path) -> str:
-    """sha256 of a file's bytes, or of a folder's files (relative path and bytes, in sorted order)."""
-    digest = hashlib.sha256()
-    if path.is_file():
-        digest.update(path.read_bytes())
-        return digest.hexdigest()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return digest.hexdigest()
-
-
 def model_hash(root: Path) -> str:
     """The content hash of artifacts/model: the bytes that get registered, wherever they were trained."""
     model = root / MODEL_DIR
@@ -74,12 +62,16 @@ def model_hash(root: Path) -> str:
     return content_hash(model)
 
 
-def onnx_hash(root: Path) -> str:
-    """The content hash of the parity-checked ONNX model, when the release has one."""
-    from ml.release.portable import ONNX_FILE, PORTABLE_DIR
+def onnx_hash(root: Path, model: str) -> str:
+    """The content hash of the ONNX model the release ships with the model `model`: the export stage's
+    model.onnx when its parity report passed for these model bytes; "" when there is none to ship."""
+    from ml.release.portable import shipped_onnx
 
-    path = root / PORTABLE_DIR / ONNX_FILE
-    return content_hash(path) if path.is_file() else ""
+    try:
+        path = shipped_onnx(root, model)
+    except EdgeTrainError:  # refused where it matters (the release checks it before registering)
+        return ""
+    return content_hash(path) if path else ""
 
 
 def data_hash(root: Path) -> str:
@@ -147,5 +139,5 @@ def read_lineage(root: Path, pipeline_run: str | None = None) -> Lineage:
         git_commit=git_commit(root),
         pipeline_run=pipeline_run or edge_run(root, model) or "local",
         metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
-        onnx_hash=onnx_hash(root),
+        onnx_hash=onnx_hash(root, model),
     )

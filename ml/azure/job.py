@@ -1,11 +1,12 @@
 """Build the Azure ML pipeline job from the same `pipelines/*.yml` the local compile reads.
 
 Only overrides are applied on top of the YAML, never a second definition: hyperparameter inputs from
-params.yaml (`<section>_<key>`), the compute and experiment from edge-train.toml, lineage tags, the three
-outputs that may leave the premises (model, metrics, plots) promoted to pipeline outputs so that `submit` can
-download them, and each node's environment variables (`node_environment`: names of the remote, vault and
-secret, never a secret). Every other output must be written to the edge datastore, unless its component
-declares it holds no rows (`edge_train.outputs.<o>.no_raw_data`, e.g. the nodes' DVC pointers).
+params.yaml (`<section>_<key>`), the compute and experiment from edge-train.toml, lineage tags, the outputs
+that may leave the premises (model, metrics, plots, the portable model with its parity report) promoted to
+pipeline outputs so that `submit` can download them, and each node's environment variables
+(`node_environment`: names of the remote, vault and secret, never a secret). Every other output must be
+written to the edge datastore, unless its component declares it holds no rows
+(`edge_train.outputs.<o>.no_raw_data`, e.g. the nodes' DVC pointers).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ml.config import Settings
 from ml.errors import EdgeTrainError
 from ml.lineage import data_hash, git_commit
 from ml.params import load_params, params_hash, split_input_name
-from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR
+from ml.paths import METRICS_FILE, MODEL_DIR, PLOTS_DIR, PORTABLE_DIR
 from ml.pipeline.residency import check_job
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ class ReturnedOutput:
     local_path: str
 
 
-# Aggregates and the model only: the residency rule allows nothing else off the edge datastore.
+# Aggregates and the model (also as ONNX, with its parity report) only: the residency rule allows nothing else
+# off the edge datastore.
 # The model comes back as a plain folder (it holds the MLflow model files): azure-ai-ml 1.35.2 cannot download
 # an `mlflow_model` output (`jobs.download` raises TypeError building its model-URI request), while folders
 # download through the data path. The train step's own output stays `mlflow_model`.
@@ -43,6 +45,7 @@ RETURNED = {
     "model": ReturnedOutput("train", "model", "uri_folder", MODEL_DIR),
     "metrics": ReturnedOutput("evaluate", "metrics", "uri_file", METRICS_FILE),
     "plots": ReturnedOutput("evaluate", "plots", "uri_folder", PLOTS_DIR),
+    "portable": ReturnedOutput("export", "portable", "uri_folder", PORTABLE_DIR),
 }
 
 

@@ -1,4 +1,4 @@
-"""Submit the pipeline job, follow its status, and bring back only the model and the metrics.
+"""Submit the pipeline job, follow its status, and bring back only the model (also as ONNX) and the metrics.
 
 After a successful run the returned outputs land in exactly the paths a local `edge-train run` writes
 (`artifacts/model/`, `reports/metrics.json`, `reports/plots/`), so report, register and package work
@@ -230,7 +230,8 @@ def _error_summary(text: str) -> str:
 
 
 def download_returned(client: MLClient, name: str, root: Path) -> None:
-    """Download model, metrics and plots into the local run's paths.
+    """Download what the job returns (`RETURNED`: model, metrics, plots, the portable model) into the local
+    run's paths.
 
     Everything is downloaded and checked first, then moved into place, each path replaced atomically: a
     failed or incomplete download leaves the previous run's files as they were.

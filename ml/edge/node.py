@@ -10,7 +10,8 @@ given the private CA), so data never flows through Azure ML. Each node instead, 
 3. runs its stage (`dvc repro --single-item`, with the run cache pulled from ASH, so an unchanged stage is
    restored instead of re-run), then pushes the stage's outputs and run cache to ASH;
 4. writes only the stage's lock entry (hashes, no rows) to `--pointer-out`, and copies the outputs that may
-   leave the premises (`--cloud-out PATH=DEST`: model, metrics, plots) to Azure ML's outputs.
+   leave the premises (`--cloud-out PATH=DEST`: model, metrics, plots, the ONNX model and its parity
+   report) to Azure ML's outputs.
 
 A TARGET ending in `.dvc` (the raw data, tracked by `data.dvc`) runs nothing: the node checks the data is on
 the remote and hands its pointer on. DVC runs with `core.no_scm` (the snapshot has no `.git`) and the

@@ -83,7 +83,9 @@ def _publish(root: Path, rel: Release, context: Path) -> None:
 
 def plan_release(root: Path, version: str | None = None) -> Release:
     """Register the model and decide its version (the existing one for these bytes, else the next); no tag."""
+    from ml.lineage import model_hash
     from ml.pipeline_run import remove_leftovers
+    from ml.release.portable import shipped_onnx
     from ml.release.register import azure_version_registered, register_local
     from ml.release.version import check_name, find_version, free_version, list_versions
 
@@ -91,6 +93,7 @@ def plan_release(root: Path, version: str | None = None) -> Release:
     name = settings.model.name
     check_name(name)
     remove_leftovers(root)  # a killed step's temp files must not become part of the registered model
+    shipped_onnx(root, model_hash(root))  # a failed or stale parity report refuses before any registry write
     ml_client = None
     if settings.target == "azure":  # checked before any registry write: missing settings refuse here
         from ml.release.register import azure_ml_client
@@ -190,14 +193,15 @@ def signature_hash(root: Path) -> str:
 
 
 def package(root: Path, rel: Release) -> Path:
-    """The portable ONNX model and the image build context for this release."""
-    from ml.release.portable import export_onnx
+    """The image build context for this release: the MLflow model, and the ONNX model the pipeline's export
+    stage wrote when its parity report allows (read here, never recomputed: no data row is needed)."""
+    from ml.release.portable import portable_model
     from ml.serving.context import CONTEXT_DIR, write_context
 
-    onnx_model = export_onnx(root, rel.lineage.model_hash)
+    onnx_model = portable_model(root, rel.lineage.model_hash)
     cached = read_state(root).get("packaged", {})
     context = root / CONTEXT_DIR
-    wanted = {"ref": rel.ref, "model_hash": rel.lineage.model_hash, "onnx": onnx_model is not None}
+    wanted = {"ref": rel.ref, "model_hash": rel.lineage.model_hash, "onnx_hash": rel.lineage.onnx_hash}
     if cached == wanted and (context / "Dockerfile").is_file():
         console.skipped("write the image build context", f"{CONTEXT_DIR}/ already holds {rel.ref}")
         return context

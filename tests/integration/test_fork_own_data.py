@@ -86,7 +86,8 @@ def test_the_first_run_versions_the_model_under_the_forks_name(fork) -> None:
 
 def test_the_portable_model_agrees_with_the_native_one(fork) -> None:
     parity = json.loads((fork.root / "artifacts/portable/parity.json").read_text())
-    assert parity["max_abs_diff"] < 1e-5
+    assert parity["status"] == "passed" and parity["max_abs_diff"] < 1e-5
+    assert (fork.root / "artifacts/portable/model.onnx").is_file()
 
 
 def test_the_report_and_the_gate_work_between_two_runs(fork) -> None:

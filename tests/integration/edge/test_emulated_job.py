@@ -151,6 +151,21 @@ def test_the_whole_pipeline_runs_in_the_emulator_and_its_metrics_equal_a_local_r
 
 
 @pytest.mark.slow
+def test_the_export_node_returns_only_the_onnx_model_and_a_parity_report_for_the_returned_model(
+    edge_runs: EdgeRuns, clone: Path
+) -> None:
+    """The held-out rows stay in the pod; what comes back lets the runner package without a data row."""
+    from ml.lineage import content_hash
+
+    portable = edge_runs.first.node("export").outputs["portable"]
+    assert sorted(path.name for path in portable.iterdir()) == ["model.onnx", "parity.json"]
+    report = json.loads((portable / "parity.json").read_text())
+    local = json.loads((clone / "artifacts" / "portable" / "parity.json").read_text())
+    assert report["status"] == "passed" and report["rows"] == local["rows"] > 0
+    assert report["model_hash"] == content_hash(edge_runs.first.node("train").outputs["model"])
+
+
+@pytest.mark.slow
 def test_a_second_edge_run_with_nothing_changed_restores_every_stage_from_the_run_cache(
     edge_runs: EdgeRuns,
 ) -> None:

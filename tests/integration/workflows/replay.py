@@ -28,6 +28,7 @@ RETURNED = {
     "artifacts/model": "artifacts/model",
     "reports/metrics.json": "reports/metrics.json",
     "reports/plots": "reports/plots",
+    "artifacts/portable": "artifacts/portable",
 }
 # The harness's one speed knob: the test steps run their real make targets and tool installs, but pytest
 # only collects (the suites themselves run in this very test run); everything else runs in full.

@@ -179,6 +179,9 @@ def test_a_merge_releases_a_version_whose_identity_is_the_registered_bytes(world
     produced = sandbox.base / "edge-job-outputs"  # what the emulated edge job wrote to its outputs
     returned = content_hash(produced / "model")
     assert fields["model_hash"] == returned, "the version is the model the edge job produced, byte for byte"
+    assert fields["onnx_hash"] == content_hash(produced / "portable" / "model.onnx"), (
+        "the image ships the ONNX model the edge checked against the held-out rows the runner never sees"
+    )
     submitted = re.search(r"submitted (\S+) to compute", result.step(SUBMIT).stdout)
     assert submitted, result.step(SUBMIT).stdout
     assert fields["pipeline_run"] == submitted[1], "the version names the Azure ML job that trained it"

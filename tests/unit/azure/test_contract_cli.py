@@ -37,6 +37,7 @@ def test_submit_wait_leaves_model_and_metrics_where_a_local_run_does(
         "model": ("uri_folder", {"MLmodel": b"flavors: {}"}),
         "metrics": ("uri_file", {"metrics.json": b'{"roc_auc": 0.98}'}),
         "plots": ("uri_folder", {"roc.json": b"[]"}),
+        "portable": ("uri_folder", {"parity.json": b'{"status": "not convertible"}'}),
     }
 
     code = run_app(app, ["submit", "pipelines/train.yml", "--wait", "--poll", "1"])
@@ -45,6 +46,7 @@ def test_submit_wait_leaves_model_and_metrics_where_a_local_run_does(
     assert code == 0, out
     assert json.loads((configured / "reports" / "metrics.json").read_text()) == {"roc_auc": 0.98}
     assert (configured / "artifacts" / "model" / "MLmodel").is_file()
+    assert (configured / "artifacts" / "portable" / "parity.json").is_file()
     assert "https://ml.azure.com/runs/" in out and "Completed" in out
 
 

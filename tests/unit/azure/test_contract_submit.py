@@ -46,7 +46,7 @@ def test_create_sends_the_pipeline_to_the_edge_compute_with_params_and_tags(
     # Data moves only between the pods and ASH (ml/edge/node.py): Azure ML's data runtime never mounts ASH.
     assert "ash_blob" not in str(body["jobs"])
     assert body["jobs"]["prepare"]["environment_variables"]["EDGE_TRAIN_DVC_REMOTE"] == "ash"
-    assert set(body["outputs"]) == {"model", "metrics", "plots"}
+    assert set(body["outputs"]) == {"model", "metrics", "plots", "portable"}
     assert submitted.name == put.path.rsplit("/", 1)[1]
 
 
@@ -157,7 +157,7 @@ def test_a_failed_job_names_the_cause_and_links_the_portal(
     assert "https://ml.azure.com/runs/gentle_job_2" in raised.value.message
 
 
-def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(
+def test_download_brings_model_metrics_plots_and_the_portable_model_to_the_local_run_paths(
     tmp_path: Path, fake_azure: FakeAzure, ml_client
 ) -> None:
     fake_azure.job_outputs = {
@@ -168,6 +168,7 @@ def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(
         ),
         "metrics": ("uri_file", {"metrics.json": b'{"roc_auc": 0.99}'}),
         "plots": ("uri_folder", {"roc.json": b"[]", "confusion.json": b"[]"}),
+        "portable": ("uri_folder", {"model.onnx": b"onnx", "parity.json": b'{"status": "passed"}'}),
     }
     (tmp_path / "artifacts" / "model").mkdir(parents=True)
     (tmp_path / "artifacts" / "model" / "from-an-older-run.pkl").write_text("old")
@@ -181,6 +182,10 @@ def test_download_brings_model_metrics_and_plots_to_the_local_run_paths(
     assert sorted(p.name for p in (tmp_path / "reports" / "plots").iterdir()) == [
         "confusion.json",
         "roc.json",
+    ]
+    assert sorted(p.name for p in (tmp_path / "artifacts" / "portable").iterdir()) == [
+        "model.onnx",
+        "parity.json",
     ]
     assert not list(tmp_path.glob(".edge-train-download-*"))
     returned = content_hash(tmp_path / "artifacts" / "model")

@@ -44,15 +44,19 @@ def test_compute_experiment_and_lineage_tags_come_from_settings_and_git(
     assert len(body["tags"]["edge_train.params_hash"]) == 16
 
 
-def test_only_model_metrics_and_plots_are_returned_and_nodes_hand_on_pointers(
+def test_only_model_metrics_plots_and_the_portable_model_are_returned_and_nodes_hand_on_pointers(
     clone: Path, settings: Settings
 ) -> None:
     job = build_pipeline_job(clone, settings, PIPELINE)
     body = rest(job)
 
-    assert set(body["outputs"]) == set(RETURNED) == {"model", "metrics", "plots"}
+    assert set(body["outputs"]) == set(RETURNED) == {"model", "metrics", "plots", "portable"}
     assert body["jobs"]["evaluate"]["outputs"]["metrics"]["value"] == "${{parent.outputs.metrics}}"
     assert body["jobs"]["train"]["outputs"]["model"]["value"] == "${{parent.outputs.model}}"
+    assert body["jobs"]["export"]["outputs"]["portable"]["value"] == "${{parent.outputs.portable}}"
+    # The export node reads the held-out rows by the prepare pointer, on the edge; only its report and the
+    # ONNX model leave, which its component declares rowless.
+    assert job.jobs["export"].component.tags["edge_train.outputs.portable.no_raw_data"]
     # Azure ML's data runtime never touches ASH: no node output is mounted on a datastore, and what the data
     # nodes hand on are DVC pointers that their components declare rowless.
     assert "ash_blob" not in str(body["jobs"])

@@ -69,7 +69,7 @@ def test_hyperparameters_become_dvc_params_and_templated_values(repo: Path) -> N
 
 def test_the_fetch_node_binds_to_the_dvc_tracked_data_instead_of_being_a_stage(repo: Path) -> None:
     compiled = stages(repo)
-    assert list(compiled) == ["prepare", "train", "evaluate"]
+    assert list(compiled) == ["prepare", "train", "evaluate", "export"]
     assert compiled["prepare"]["cmd"].startswith("python -m ml.steps.prepare --raw-data data/raw ")
     assert compiled["prepare"]["deps"][0] == "data/raw"
 
@@ -94,6 +94,7 @@ def test_outputs_keep_the_paths_ml_paths_uses_and_metrics_stay_in_git(repo: Path
     compiled = stages(repo)
     assert compiled["prepare"]["outs"] == ["artifacts/prepared"]
     assert compiled["train"]["outs"] == ["artifacts/model"]
+    assert compiled["export"]["outs"] == ["artifacts/portable"]
     assert compiled["evaluate"]["metrics"] == [{"reports/metrics.json": {"cache": False}}]
     assert compiled["evaluate"]["plots"][0] == {
         "reports/plots/roc.json": {"x": "fpr", "y": "tpr", "cache": False}

@@ -1,103 +1,109 @@
-"""The ONNX export ships only a model that agrees with the native one, and never blocks the release.
+"""The release ships the export stage's ONNX model only when its parity report allows, and needs no data row.
 
-Every task and estimator, with numeric, boolean and categorical features and missing values: the portable
-model takes the raw columns a user's CSV has.
+The runner of an edge-trained release holds what the job returned: artifacts/model and artifacts/portable,
+never artifacts/prepared. The reports here are written by the export step itself (ml/steps/export.py).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from ml.data.synthetic import synthetic_frame
-from ml.modelio import save_mlflow_model
-from ml.paths import MODEL_DIR, PREPARED_DIR, TEST_FILE
-from ml.release.portable import ONNX_FILE, PARITY_FILE, PARITY_TOLERANCE, PORTABLE_DIR, export_onnx
-from ml.steps.tables import typed, write_parquet
-from ml.steps.train import build_model
+from ml.errors import EdgeTrainError
+from ml.lineage import content_hash, onnx_hash
+from ml.paths import MODEL_DIR, ONNX_FILE, PARITY_FILE, PORTABLE_DIR, PREPARED_DIR
+from ml.release.portable import portable_model
+from ml.steps import export
 from tests.harness.schemas import SCHEMAS, use_schema
+from tests.unit.steps.test_export import run_export
 
 
-def trained_root(tmp_path: Path, task: str, model=None, estimator: str = "linear") -> Path:
-    schema = SCHEMAS[task]
-    frame = typed(synthetic_frame(160, seed=1, schema=schema, missing=0.1), schema)
-    model = model if model is not None else build_model(schema, estimator, n_estimators=10)
-    model.fit(frame[schema.names], frame[schema.label])
-    save_mlflow_model(model, tmp_path / MODEL_DIR, schema)
-    (tmp_path / PREPARED_DIR).mkdir(parents=True)
-    write_parquet(frame, tmp_path / PREPARED_DIR / TEST_FILE)
-    return tmp_path
-
-
-@pytest.mark.parametrize("estimator", ["linear", "forest"])
-@pytest.mark.parametrize("task", sorted(SCHEMAS))
-def test_every_task_and_estimator_exports_within_parity(tmp_path, monkeypatch, task, estimator) -> None:
-    use_schema(monkeypatch, tmp_path, SCHEMAS[task])
-    root = trained_root(tmp_path, task, estimator=estimator)
-    path = export_onnx(root, "hash1")
-    assert path == root / PORTABLE_DIR / ONNX_FILE and path.is_file()
-    record = json.loads((root / PORTABLE_DIR / PARITY_FILE).read_text())
-    assert record["model_hash"] == "hash1" and record["rows"] == 160
-    assert record["max_abs_diff"] <= PARITY_TOLERANCE
-
-
-def test_the_same_model_is_not_converted_twice(tmp_path, monkeypatch, capsys: pytest.CaptureFixture) -> None:
+def runner_with_edge_outputs(tmp_path: Path, monkeypatch, model=None) -> Path:
+    """Run the export step "on the edge", then give a runner only the model and the portable folder."""
     use_schema(monkeypatch, tmp_path, SCHEMAS["binary"])
-    root = trained_root(tmp_path, "binary")
-    export_onnx(root, "hash1")
-    before = (root / PORTABLE_DIR / ONNX_FILE).stat().st_mtime_ns
-    assert export_onnx(root, "hash1") is not None
-    assert (root / PORTABLE_DIR / ONNX_FILE).stat().st_mtime_ns == before
-    assert "already matches this model" in capsys.readouterr().out
+    edge = tmp_path / "edge"
+    run_export(edge, "binary", model=model)
+    runner = tmp_path / "runner"
+    shutil.copytree(edge / "model", runner / MODEL_DIR)
+    shutil.copytree(edge / "portable", runner / PORTABLE_DIR)
+    return runner
 
 
-def test_an_unconvertible_model_is_reported_and_the_mlflow_model_still_ships(
+def model_hash(root: Path) -> str:
+    return content_hash(root / MODEL_DIR)
+
+
+def test_a_runner_without_any_data_row_ships_the_onnx_model_that_passed_on_the_edge(
     tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture
 ) -> None:
+    runner = runner_with_edge_outputs(tmp_path, monkeypatch)
+
+    assert not (runner / PREPARED_DIR).exists()
+    assert portable_model(runner, model_hash(runner)) == runner / PORTABLE_DIR / ONNX_FILE
+    assert "checked on the held-out set: 160 rows" in capsys.readouterr().out
+    # The lineage records the bytes the image ships.
+    assert onnx_hash(runner, model_hash(runner)) == content_hash(runner / PORTABLE_DIR / ONNX_FILE)
+
+
+def test_an_unconvertible_model_ships_the_mlflow_model_only(
+    tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture
+) -> None:
+    import numpy as np
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    schema = SCHEMAS["binary"]
-    use_schema(monkeypatch, tmp_path, schema)
-    numbers = ColumnTransformer([("n", FunctionTransformer(np.nan_to_num), schema.of_kind("numeric"))])
-    root = trained_root(tmp_path, "binary", model=make_pipeline(numbers, LogisticRegression()))
-    assert export_onnx(root, "hash2") is None
-    assert not (root / PORTABLE_DIR).exists()
-    assert "cannot be exported to ONNX" in capsys.readouterr().err
-    assert (root / MODEL_DIR / "MLmodel").is_file()
+    numbers = ColumnTransformer(
+        [("n", FunctionTransformer(np.nan_to_num), SCHEMAS["binary"].of_kind("numeric"))]
+    )
+    runner = runner_with_edge_outputs(tmp_path, monkeypatch, make_pipeline(numbers, LogisticRegression()))
+
+    assert portable_model(runner, model_hash(runner)) is None
+    out = capsys.readouterr().out
+    assert "not convertible" in out and "MLflow model only" in out
+    assert onnx_hash(runner, model_hash(runner)) == ""
 
 
-def test_a_runner_without_the_held_out_rows_packages_without_touching_data(
-    tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    """After an edge run the runner has the model, never `artifacts/prepared/`: no error, no ONNX."""
-    root = trained_root(tmp_path, "binary")
-    (root / PREPARED_DIR / TEST_FILE).unlink()
-    assert export_onnx(root, "hash1") is None
-    assert "stays where the data is" in capsys.readouterr().out
+def test_a_failed_parity_check_refuses_the_release_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(export, "PARITY_TOLERANCE", 0.0)
+    runner = runner_with_edge_outputs(tmp_path, monkeypatch)
+
+    with pytest.raises(EdgeTrainError, match="failed its parity check") as refused:
+        portable_model(runner, model_hash(runner))
+    assert "\n" not in refused.value.message
+    assert onnx_hash(runner, model_hash(runner)) == ""
 
 
-def test_an_onnx_model_that_came_back_with_a_passing_parity_report_is_used_without_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use_schema(monkeypatch, tmp_path, SCHEMAS["binary"])
-    edge = trained_root(tmp_path / "edge", "binary")
-    export_onnx(edge, "hash1")  # on the edge, next to the held-out rows
-    runner = tmp_path / "runner"
-    (runner / PORTABLE_DIR).mkdir(parents=True)
-    for name in (ONNX_FILE, PARITY_FILE):
-        (runner / PORTABLE_DIR / name).write_bytes((edge / PORTABLE_DIR / name).read_bytes())
-    assert export_onnx(runner, "hash1") == runner / PORTABLE_DIR / ONNX_FILE
+def test_a_report_written_for_another_model_is_refused(tmp_path: Path, monkeypatch) -> None:
+    runner = runner_with_edge_outputs(tmp_path, monkeypatch)
+    report = json.loads((runner / PORTABLE_DIR / PARITY_FILE).read_text())
+    (runner / PORTABLE_DIR / PARITY_FILE).write_text(json.dumps({**report, "model_hash": "0" * 64}))
+
+    with pytest.raises(EdgeTrainError, match="another model") as refused:
+        portable_model(runner, model_hash(runner))
+    assert "edge-train run" in (refused.value.hint or "")
+    assert onnx_hash(runner, model_hash(runner)) == "", "a stale ONNX model is never recorded as shipped"
 
 
-def test_a_failed_parity_report_keeps_the_onnx_model_out_of_the_image(tmp_path: Path) -> None:
-    (tmp_path / PORTABLE_DIR).mkdir(parents=True)
-    (tmp_path / PORTABLE_DIR / ONNX_FILE).write_bytes(b"onnx")
-    record = {"model_hash": "hash1", "rows": 50, "max_abs_diff": 0.2, "tolerance": 1e-5}
-    (tmp_path / PORTABLE_DIR / PARITY_FILE).write_text(json.dumps(record))
-    assert export_onnx(tmp_path, "hash1") is None
+def test_a_missing_report_is_refused_with_what_to_run(tmp_path: Path, monkeypatch) -> None:
+    runner = runner_with_edge_outputs(tmp_path, monkeypatch)
+    shutil.rmtree(runner / PORTABLE_DIR)
+
+    with pytest.raises(EdgeTrainError, match="no parity report") as refused:
+        portable_model(runner, model_hash(runner))
+    assert "submit --wait" in (refused.value.hint or "")
+
+
+def test_a_failed_report_refuses_the_release_before_anything_is_registered(tmp_path: Path, monkeypatch):
+    from ml.release.pipeline import plan_release
+
+    monkeypatch.setattr(export, "PARITY_TOLERANCE", 0.0)
+    runner = runner_with_edge_outputs(tmp_path, monkeypatch)
+
+    with pytest.raises(EdgeTrainError, match="failed its parity check"):
+        plan_release(runner)
+    assert not (runner / "mlflow.db").exists(), "no model version for a release that cannot ship"

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from ml.data.synthetic import synthetic_frame
-from ml.release.portable import convert
 from ml.serving.context import native_model
 from ml.serving.server import serve
+from ml.steps.export import convert
 from ml.steps.tables import typed
 from tests.harness.schemas import SCHEMAS
 
