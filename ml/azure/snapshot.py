@@ -90,8 +90,9 @@ def materialise(root: Path, destination: Path) -> Path:
 def use_snapshot(job: PipelineJob, root: Path, snapshot: Path) -> Callable[[], None]:
     """Point every node's local `code:` inside `root` at the same folder in `snapshot`; return the undo.
 
-    A local `code:` outside the repository is refused: git does not track it. `azureml:` and remote code
-    are left as they are.
+    `azureml:` and remote code are left as they are. A local `code:` outside the repository has no place in
+    the snapshot; the rule itself is `edge-train pipeline validate`'s (`ml/pipeline/wiring.check_code_paths`),
+    which the refusal points to.
     """
     root = root.resolve()
     local: dict[int, tuple[object, str, Path]] = {}
@@ -106,7 +107,7 @@ def use_snapshot(job: PipelineJob, root: Path, snapshot: Path) -> Callable[[], N
         if not folder.is_relative_to(root):
             raise EdgeTrainError(
                 f"node {name}: code {code} is {folder}, outside the repository {root}",
-                hint="the job's code is uploaded from the files git tracks: keep `code:` in the repository",
+                hint="run `edge-train pipeline validate`: it names the file and key to fix",
             )
         local[id(component)] = (component, code, folder)
     for component, _, folder in local.values():  # all checked first: a refusal changes no node
