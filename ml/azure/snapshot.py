@@ -55,7 +55,7 @@ def tracked_files(root: Path) -> list[str]:
     """Paths git tracks that the working tree holds (a file deleted but not yet committed is not sent)."""
     entries = (line.split("\t", 1) for line in _git(root, "ls-files", "--cached", "--stage"))
     paths = sorted({path for stage, path in entries if stage.split()[0] != GITLINK})
-    return [path for path in paths if os.path.lexists(root / path)]
+    return [path for path in paths if (root / path).is_symlink() or (root / path).is_file()]
 
 
 def untracked_files(root: Path) -> list[str]:

@@ -7,6 +7,7 @@ the expected list is `git ls-files` of the clone minus what the SDK's own `.amli
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -81,11 +82,13 @@ def test_the_upload_is_every_tracked_file_and_nothing_untracked(
 
 
 def test_two_submits_of_one_commit_upload_the_same_code_asset(
-    with_local_state: Path, settings: Settings, fake_azure: FakeAzure, ml_client
+    with_local_state: Path, settings: Settings, fake_azure: FakeAzure, ml_client, tmp_path: Path
 ) -> None:
-    for _ in range(2):  # each submit snapshots into a new temporary folder
-        submit(ml_client, build_pipeline_job(with_local_state, settings, PIPELINE), with_local_state)
-    (same,) = code_hashes(fake_azure)  # one content hash for all components of both submits
+    elsewhere = tmp_path / "another-checkout"  # the same commit checked out under another name
+    shutil.copytree(with_local_state, elsewhere, symlinks=True)
+    for checkout in (with_local_state, with_local_state, elsewhere):  # a new temporary folder each time
+        submit(ml_client, build_pipeline_job(checkout, settings, PIPELINE), checkout)
+    (same,) = code_hashes(fake_azure)  # one content hash for all components of all three submits
 
     (with_local_state / "ml" / "steps" / "__init__.py").write_text("# changed\n", encoding="utf-8")
     git(with_local_state, "commit", "-qam", "a change to the code")
