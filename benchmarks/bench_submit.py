@@ -124,6 +124,7 @@ def run() -> str:
         tracked = len(tracked_files(checkout))
     components = len(list((ROOT / "components").glob("*.yml")))
     venv_mb = VENV_FILES * VENV_FILE_BYTES / 2**20
+    per_10k = (paired.measured.seconds - paired.baseline.seconds) / VENV_FILES * 10_000
     return "\n".join(
         [
             "## Submit: the client's work with a virtualenv in the checkout (`bench_submit`)",
@@ -143,7 +144,8 @@ def run() -> str:
             f"| building the job from {PIPELINE} (offline; best of 3) | {build_s:.3f} | - |",
             "",
             "The before side grows with the virtualenv: the SDK walks every file under `code:` several times "
-            "per component and reads every byte once per component for its cache hash. The snapshot side "
-            f"never sees the virtualenv. {load_note(load)}",
+            "per component and reads every byte once per component for its cache hash; here "
+            f"{per_10k:.1f} s per 10,000 of its files on every submit (this project's own `.venv` has "
+            f"~110,000). The snapshot side never sees the virtualenv. {load_note(load)}",
         ]
     )
