@@ -22,6 +22,7 @@ from ml.azure.job import RETURNED
 from ml.azure.nodes import LogTail, error_of, node_url, nodes_of, run_details
 from ml.azure.progress import Progress
 from ml.azure.retry import Budget, first_line, is_transient, retrying
+from ml.azure.snapshot import code_snapshot
 from ml.errors import EdgeTrainError
 from ml.lineage import record_edge_run
 
@@ -49,18 +50,20 @@ def portal_url(job: Job) -> str | None:
     return getattr(job, "studio_url", None)
 
 
-def submit(client: MLClient, job: PipelineJob) -> Job:
-    """Create the job; uploads the code snapshot (what `.amlignore` lets through) and anonymous components.
+def submit(client: MLClient, job: PipelineJob, root: Path) -> Job:
+    """Create the job; uploads the code snapshot (the files git tracks in `root`, minus what `.amlignore`
+    trims: ml/azure/snapshot.py) and the anonymous components.
 
     The job is named before it is sent, so an interrupt in the middle of the upload can still cancel it.
     """
     from azure.core.exceptions import AzureError  # also the SDK's MlException and credential failures
 
     job.name = job.name or f"edge-train-{uuid.uuid4().hex[:12]}"
-    try:
-        created = client.jobs.create_or_update(job, experiment_name=job.experiment_name)
-    except AzureError as exc:
-        raise explain(exc, action="submit") from None
+    with code_snapshot(job, root):
+        try:
+            created = client.jobs.create_or_update(job, experiment_name=job.experiment_name)
+        except AzureError as exc:
+            raise explain(exc, action="submit") from None
     console.done(
         f"submitted {created.name} to compute {job.settings.default_compute} "
         f"(experiment {created.experiment_name})"

@@ -59,7 +59,7 @@ def submit(
     with interruptible():
         created = None
         try:
-            created = submit_job(client, job)
+            created = submit_job(client, job, root)
             if not wait:
                 console.skipped("follow and download", "--wait was not given")
                 return

@@ -1,7 +1,8 @@
 """Run a pipeline through the job emulator: `python -m tests.harness.azureml pipelines/train.yml`.
 
 The job is the one `edge-train submit` would send (`ml.azure.job.build_pipeline_job`: the YAML plus params,
-compute, experiment, tags, returned outputs). Prints one block per node and exits 1 when a node failed.
+compute, experiment, tags, returned outputs), its code the tracked-files snapshot submit uploads
+(`ml.azure.snapshot`). Prints one block per node and exits 1 when a node failed.
 Options: `--secret NAME=ENV_VAR` puts the value of ENV_VAR into the fake Key Vault as secret NAME (never give
 a secret on the command line); `--keep` leaves the work folder (snapshots, datastore, user_logs) for reading.
 """
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from ml.azure.job import build_pipeline_job
+    from ml.azure.snapshot import materialise, use_snapshot
     from ml.config import load_settings
     from ml.errors import EdgeTrainError
 
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="aml-emulator-"))
     secrets = {name: os.environ[var] for name, _, var in (s.partition("=") for s in args.secret)}
     try:
+        use_snapshot(job, root, materialise(root, folder / "code"))  # the code `edge-train submit` uploads
         with AzureFakes(folder / "azure", secrets=secrets) as fakes:
             result = Emulator(
                 job,

@@ -2,8 +2,10 @@
 
 The file list comes from the SDK's own upload path (`component._build_code()` then
 `get_upload_files_from_folder(code.path, ignore_file=code._ignore_file)`, as `_component_operations` does it),
-so `.amlignore` (or `.gitignore` when there is none) decides exactly as it does on submit. The files are
-copied into an empty folder: no `.git`, nothing the ignore file left out, nothing created by a local run.
+so `.amlignore` (or `.gitignore` when there is none) decides exactly as it does on submit. For the project's
+job that folder is the tracked-files snapshot `submit` uploads (`ml.azure.snapshot`, applied by
+tests/integration/edge/edge_project.py). The files are copied into an empty folder: no `.git`, nothing the
+ignore file left out, nothing created by a local run.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ SMOKE_ENV = {
 }
 
 
-@pytest.mark.parametrize("name", ["bench_floor", "bench_orchestration", "bench_storage"])
+@pytest.mark.parametrize("name", ["bench_floor", "bench_orchestration", "bench_storage", "bench_submit"])
 def test_the_benchmark_runs_and_reports_a_table(name: str) -> None:
     script = f"import benchmarks.{name} as bench; print(bench.run())"
     result = subprocess.run(

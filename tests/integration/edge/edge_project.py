@@ -66,12 +66,14 @@ def vault_secrets(clone: Path, stack: Stack) -> dict[str, str]:
 
 
 def emulator(root: Path, folder: Path, fakes: AzureFakes) -> Emulator:
-    """The job `submit` would send, ready to run in the emulator."""
+    """The job `submit` would send, its code the snapshot submit uploads (kept in `folder`), ready to run."""
     from ml.azure.job import build_pipeline_job
+    from ml.azure.snapshot import materialise, use_snapshot
     from ml.config import load_settings
 
     settings = load_settings(root)
     job = build_pipeline_job(root, settings, PIPELINE)
+    use_snapshot(job, root, materialise(root, folder / "code"))
     return Emulator(job, folder, fakes, unreachable_datastores=(settings.azure.edge_datastore,))
 
 

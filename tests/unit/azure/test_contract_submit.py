@@ -27,7 +27,7 @@ PIPELINE = Path("pipelines/train.yml")
 @pytest.fixture
 def submitted(with_local_state: Path, settings: Settings, fake_azure: FakeAzure, ml_client):
     job = build_pipeline_job(with_local_state, settings, PIPELINE)
-    return submit(ml_client, job)
+    return submit(ml_client, job, with_local_state)
 
 
 def test_create_sends_the_pipeline_to_the_edge_compute_with_params_and_tags(
@@ -105,7 +105,7 @@ def test_create_failures_become_one_clear_error(
     job = build_pipeline_job(with_local_state, settings, PIPELINE)
 
     with pytest.raises(EdgeTrainError) as raised:
-        submit(ml_client, job)
+        submit(ml_client, job, with_local_state)
 
     assert raised.value.message.startswith("submit failed: ")
     assert expected in raised.value.message and code in raised.value.message
