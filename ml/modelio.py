@@ -111,9 +111,11 @@ def _column_type(dtype: np.dtype) -> str | None:
 
 
 def _describable(example: pd.DataFrame, output: object) -> bool:
-    """Whether `write_mlflow_folder` knows the signature MLflow infers: typed columns, a numeric array out."""
+    """Whether `write_mlflow_folder` knows the signature MLflow infers: typed columns, a numeric array out
+    (and MLflow is installed, to name its version)."""
     return (
-        isinstance(output, np.ndarray)
+        _version("mlflow") is not None
+        and isinstance(output, np.ndarray)
         and str(output.dtype) in _COLUMN_TYPES
         and all(_column_type(dtype) for dtype in example.dtypes)
     )
