@@ -53,10 +53,10 @@ if os.path.isdir("/proc"):
     threading.Thread(target=sample, daemon=True).start()
 stdout, stderr = child.communicate()
 seconds = time.perf_counter() - start
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 tail = (stdout[-3000:] + stderr[-2000:]) if child.returncode else ""  # pytest reports on stdout
-print(json.dumps({"code": child.returncode, "seconds": seconds, "peak_kib": peak_kib,
-                  "tree_peak_kib": tree_peak[0], "stderr": tail}))
+print(json.dumps({"code": child.returncode, "seconds": seconds, "peak_kib": usage.ru_maxrss,
+                  "tree_peak_kib": tree_peak[0], "cpu": usage.ru_utime + usage.ru_stime, "stderr": tail}))
 """
 
 
@@ -67,6 +67,8 @@ class Sample:
     """The largest single process."""
     tree_peak_mib: float = 0.0
     """The whole process tree at once (sampled)."""
+    cpu_seconds: float = 0.0
+    """User + system CPU of the whole process tree: what other people's work on the machine changes least."""
 
 
 def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
@@ -82,7 +84,7 @@ def measure(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None
     report = json.loads(result.stdout.strip().splitlines()[-1])
     if report["code"] != 0:
         raise RuntimeError(f"{' '.join(command)} exited {report['code']}:\n{report['stderr']}")
-    return Sample(report["seconds"], report["peak_kib"] / 1024, report["tree_peak_kib"] / 1024)
+    return Sample(report["seconds"], report["peak_kib"] / 1024, report["tree_peak_kib"] / 1024, report["cpu"])
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class Paired:
     measured: Sample
     ratio: float
     pairs: int
+    cpu_ratio: float = 0.0
+    """The median of the per-pair CPU-time ratios."""
 
 
 def alternating_pairs(baseline: Callable[[], Sample], measured: Callable[[], Sample], pairs: int) -> Paired:
@@ -110,10 +114,14 @@ def alternating_pairs(baseline: Callable[[], Sample], measured: Callable[[], Sam
             statistics.median(s.seconds for s in samples),
             statistics.median(s.peak_mib for s in samples),
             max(s.tree_peak_mib for s in samples),
+            statistics.median(s.cpu_seconds for s in samples),
         )
 
     ratio = statistics.median(m.seconds / b.seconds for b, m in zip(base, meas, strict=True))
-    return Paired(median(base), median(meas), ratio, pairs)
+    cpu_ratio = statistics.median(
+        m.cpu_seconds / b.cpu_seconds if b.cpu_seconds else 0.0 for b, m in zip(base, meas, strict=True)
+    )
+    return Paired(median(base), median(meas), ratio, pairs, cpu_ratio)
 
 
 def load_note(start: float) -> str:

@@ -39,7 +39,27 @@ def model_output(model, frame: pd.DataFrame):
 
 
 def save_mlflow_model(model, path: Path, schema: Schema) -> None:
-    """Save `model` to `path` (replaced if present) as an MLflow sklearn model.
+    """Save `model` to `path` (replaced if present) as an MLflow sklearn model, in reproducible bytes.
+
+    Written without importing MLflow, which cost the train step about 1.5 s of CPU (issue 13) for files
+    whose content is known: `write_mlflow_folder` writes what `mlflow.sklearn.save_model` writes, and
+    tests/unit/test_modelio.py checks the two byte for byte with MLflow itself, for every task and estimator
+    (an MLflow upgrade that changes its format fails there). A model whose output that writer does not
+    describe (not a numeric array) is saved by MLflow.
+    """
+    example = synthetic_example(schema)
+    output = model_output(model, example)
+    if path.exists():
+        shutil.rmtree(path)
+    if _describable(example, output):
+        write_mlflow_folder(model, path, example, output)
+    else:
+        save_with_mlflow(model, path, example, output)
+    make_reproducible(path)
+
+
+def save_with_mlflow(model, path: Path, example: pd.DataFrame, output: np.ndarray) -> None:
+    """`mlflow.sklearn.save_model` in skops format, with a signature and the synthetic input example.
 
     `pip_requirements` is given explicitly: inferring it imports the model in a subprocess and costs ~20 s.
     The skops types to trust are exactly those of the model we just fitted (a forest or an imputer holds
@@ -47,23 +67,140 @@ def save_mlflow_model(model, path: Path, schema: Schema) -> None:
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow.sklearn
-    import sklearn
     import skops.io
     from mlflow.models import infer_signature
 
-    example = synthetic_example(schema)
-    signature = infer_signature(example, model_output(model, example))
-    if path.exists():
-        shutil.rmtree(path)
     mlflow.sklearn.save_model(
         model,
         str(path),
-        signature=signature,
+        signature=infer_signature(example, output),
         input_example=example,
-        pip_requirements=[f"mlflow=={mlflow.__version__}", f"scikit-learn=={sklearn.__version__}", "skops"],
+        pip_requirements=pip_requirements(),
         skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(model)),
     )
-    make_reproducible(path)
+
+
+def pip_requirements() -> list[str]:
+    """What the model needs to load: the MLflow and scikit-learn that saved it, and skops."""
+    import sklearn
+
+    return [f"mlflow=={_version('mlflow')}", f"scikit-learn=={sklearn.__version__}", "skops"]
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+# MLflow's names (mlflow.types.DataType) for the dtypes `write_mlflow_folder` describes; others go to MLflow.
+_COLUMN_TYPES = {
+    "float64": "double",
+    "float32": "float",
+    "int64": "long",
+    "int32": "integer",
+    "bool": "boolean",
+}
+
+
+def _column_type(dtype: np.dtype) -> str | None:
+    return "string" if dtype.kind == "O" else _COLUMN_TYPES.get(str(dtype))
+
+
+def _describable(example: pd.DataFrame, output: object) -> bool:
+    """Whether `write_mlflow_folder` knows the signature MLflow infers: typed columns, a numeric array out
+    (and MLflow is installed, to name its version)."""
+    return (
+        _version("mlflow") is not None
+        and isinstance(output, np.ndarray)
+        and str(output.dtype) in _COLUMN_TYPES
+        and all(_column_type(dtype) for dtype in example.dtypes)
+    )
+
+
+def write_mlflow_folder(model, path: Path, example: pd.DataFrame, output: np.ndarray) -> None:
+    """The folder `save_with_mlflow` makes, written directly: the skops file, the input example, the
+    environment files and MLmodel, each serialised as MLflow 3 serialises it (the fields MLflow fills with
+    a time, a random id or the folder's size are then set by `make_reproducible` in both cases)."""
+    import platform
+
+    import sklearn
+    import skops.io
+    import yaml
+
+    data = skops.io.dumps(model)
+    path.mkdir(parents=True)
+    (path / "model.skops").write_bytes(data)
+    split = example.to_dict(orient="split")
+    del split["index"]
+    (path / "input_example.json").write_text(json.dumps(split))
+    (path / "serving_input_example.json").write_text(json.dumps({"dataframe_split": split}, indent=2))
+    requirements = pip_requirements()
+    (path / "requirements.txt").write_text("\n".join(requirements))
+    pip = _version("pip")
+    conda = {
+        "name": "mlflow-env",
+        "channels": ["conda-forge"],
+        "dependencies": [
+            f"python={platform.python_version()}",
+            f"pip<={pip}" if pip else "pip",
+            {"pip": requirements},
+        ],
+    }
+    (path / "conda.yaml").write_text(yaml.safe_dump(conda, default_flow_style=False))
+    build = [f"{name}=={v}" if (v := _version(name)) else name for name in ("pip", "setuptools", "wheel")]
+    python_env = {
+        "python": platform.python_version(),
+        "build_dependencies": build,
+        "dependencies": ["-r requirements.txt"],
+    }
+    (path / "python_env.yaml").write_text(
+        yaml.safe_dump(python_env, sort_keys=False, default_flow_style=False)
+    )
+    inputs = [
+        {"type": _column_type(example[name].dtype), "name": name, "required": True}
+        for name in example.columns
+    ]
+    outputs = [
+        {"type": "tensor", "tensor-spec": {"dtype": str(output.dtype), "shape": [-1, *output.shape[1:]]}}
+    ]
+    mlmodel = {
+        "flavors": {
+            "python_function": {
+                "env": {"conda": "conda.yaml", "virtualenv": "python_env.yaml"},
+                "loader_module": "mlflow.sklearn",
+                "model_path": "model.skops",
+                "predict_fn": "predict",
+                "python_version": platform.python_version(),
+            },
+            "sklearn": {
+                "code": None,
+                "pickled_model": "model.skops",
+                "serialization_format": "skops",
+                "sklearn_version": sklearn.__version__,
+                "skops_trusted_types": skops.io.get_untrusted_types(data=data),
+            },
+        },
+        "is_signature_from_type_hint": False,
+        "mlflow_version": _version("mlflow"),
+        "model_id": None,
+        "model_size_bytes": 0,
+        "model_uuid": "",
+        "prompts": None,
+        "saved_input_example_info": {
+            "artifact_path": "input_example.json",
+            "pandas_orient": "split",
+            "serving_input_path": "serving_input_example.json",
+            "type": "dataframe",
+        },
+        "signature": {"inputs": json.dumps(inputs), "outputs": json.dumps(outputs), "params": None},
+        "type_hint_from_example": False,
+        "utc_time_created": "",
+    }
+    (path / "MLmodel").write_text(yaml.safe_dump(mlmodel, default_flow_style=False))
 
 
 # A fixed creation time, as reproducible builds do (https://reproducible-builds.org/docs/source-date-epoch/).

@@ -1,8 +1,8 @@
 """Run a command the way users should see it, for `edge-train` and for every step that DVC or Azure ML runs.
 
-`EdgeTrainError` is printed as message + hint, never a traceback. A step ends with a fast exit once its
-outputs are written: the interpreter's final garbage collection over everything MLflow and scikit-learn
-loaded costs about a second per step and does nothing a finished step needs.
+`EdgeTrainError` is printed as message + hint, never a traceback. A step, and `edge-train`, end with a fast
+exit once their outputs are written: the interpreter's final garbage collection over everything DVC, MLflow
+and scikit-learn loaded costs about a second per process and does nothing a finished command needs.
 """
 
 from __future__ import annotations

@@ -11,9 +11,19 @@ import numpy as np
 import pytest
 
 from ml.data.synthetic import synthetic_frame
-from ml.modelio import _rounded_npy, load_native_model, model_output, round_mantissa, save_mlflow_model
+from ml.modelio import (
+    _rounded_npy,
+    load_native_model,
+    make_reproducible,
+    model_output,
+    round_mantissa,
+    save_mlflow_model,
+    save_with_mlflow,
+    synthetic_example,
+    write_mlflow_folder,
+)
 from ml.steps.tables import typed
-from ml.steps.train import fit
+from ml.steps.train import build_model, fit
 from tests.harness.schemas import SCHEMAS
 
 
@@ -54,6 +64,72 @@ def test_last_bit_differences_in_the_fitted_values_give_the_same_files(tmp_path,
     assert nudged, "the model has fitted float arrays to nudge"
     save_mlflow_model(model, tmp_path / "elsewhere", schema)
     assert _digests(tmp_path / "here") == _digests(tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize("estimator", ["linear", "forest"])
+@pytest.mark.parametrize("task", sorted(SCHEMAS))
+def test_the_folder_written_without_mlflow_has_the_bytes_mlflow_writes(tmp_path, task, estimator):
+    """The train step writes the MLflow model folder itself (importing MLflow cost it ~1.5 s, issue 13):
+    every file must be what `mlflow.sklearn.save_model` writes, so the model's identity (DVC's hash), its
+    registration and serving are those of an MLflow-saved model. An MLflow upgrade that changes the format
+    fails here."""
+    schema = SCHEMAS[task]
+    data = typed(synthetic_frame(200, seed=0, schema=schema), schema)
+    model = fit(data, schema, estimator=estimator, n_estimators=5)
+    example = synthetic_example(schema)
+    output = model_output(model, example)
+    save_with_mlflow(model, tmp_path / "by-mlflow", example, output)
+    write_mlflow_folder(model, tmp_path / "direct", example, output)
+    for folder in (tmp_path / "by-mlflow", tmp_path / "direct"):
+        make_reproducible(folder)
+
+    expected = {p.name: p.read_bytes() for p in (tmp_path / "by-mlflow").iterdir()}
+    written = {p.name: p.read_bytes() for p in (tmp_path / "direct").iterdir()}
+    assert sorted(written) == sorted(expected)
+    assert [name for name in expected if written[name] != expected[name]] == []
+
+
+def test_saving_imports_no_mlflow(tmp_path):
+    schema = SCHEMAS["binary"]
+    script = (
+        "import sys; from pathlib import Path; from ml.data.synthetic import synthetic_frame; "
+        "from ml.modelio import save_mlflow_model; from ml.steps.tables import typed; "
+        "from ml.steps.train import fit; from tests.harness.schemas import SCHEMAS; "
+        f"schema = SCHEMAS[{schema.task!r}]; "
+        "data = typed(synthetic_frame(50, seed=0, schema=schema), schema); "
+        f"save_mlflow_model(fit(data, schema), Path({str(tmp_path / 'model')!r}), schema); "
+        "assert 'mlflow' not in sys.modules, 'mlflow imported'"
+    )
+    _run_fresh(script)
+    assert (tmp_path / "model" / "MLmodel").is_file()
+
+
+def test_a_model_whose_output_the_writer_does_not_describe_is_saved_by_mlflow(tmp_path):
+    """A forker's classifier without probabilities answers with labels (text): MLflow infers that
+    signature (an object tensor), and the folder is as reproducible as any other."""
+    from sklearn.svm import LinearSVC
+
+    schema = SCHEMAS["multiclass"]
+    data = typed(synthetic_frame(200, seed=0, schema=schema), schema)
+    model = build_model(schema)
+    model.steps[-1] = ("model", LinearSVC())
+    model.fit(data[schema.names], data[schema.label])
+    save_mlflow_model(model, tmp_path / "first", schema)
+    save_mlflow_model(model, tmp_path / "second", schema)
+
+    assert _digests(tmp_path / "first") == _digests(tmp_path / "second")
+    assert '"dtype": "object"' in (tmp_path / "first" / "MLmodel").read_text().split("outputs:")[1]
+    features = data[schema.names]
+    assert (load_native_model(tmp_path / "first").predict(features) == model.predict(features)).all()
+
+
+def _run_fresh(script: str) -> None:
+    """Run `script` in a fresh interpreter: what a step imports shows only there."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def _estimators(model):
@@ -104,17 +180,12 @@ def test_the_environment_files_name_python_major_minor_and_unpinned_installers(t
 
 def test_evaluate_loads_the_model_without_importing_mlflow(tmp_path):
     """Importing MLflow costs the evaluate step about 1.5 s of CPU (issue 13): the skops file and the trusted
-    types MLmodel records are all it needs. A fresh interpreter shows what the step imports."""
-    import subprocess
-    import sys
-
+    types MLmodel records are all it needs."""
     schema = SCHEMAS["binary"]
     data = typed(synthetic_frame(200, seed=0, schema=schema), schema)
     save_mlflow_model(fit(data, schema), tmp_path / "model", schema)
-    script = (
+    _run_fresh(
         "import sys; from pathlib import Path; from ml.modelio import load_native_model; "
         f"model = load_native_model(Path({str(tmp_path / 'model')!r})); "
         "assert hasattr(model, 'predict_proba'); assert 'mlflow' not in sys.modules, 'mlflow imported'"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
