@@ -8,8 +8,9 @@ same rows give the same bytes, and DVC skips the stages downstream of an unchang
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,13 +18,16 @@ from ml.console import Progress
 from ml.errors import EdgeTrainError
 from ml.steps.schema import Schema
 
+if TYPE_CHECKING:
+    import numpy as np
+
 RAW_SUFFIXES = (".csv", ".parquet")
 CSV_BLOCK_BYTES = 32 << 20
 """Raw CSV text parsed per batch: a batch's rows are what a step holds of a raw file at once."""
 PARQUET_BATCH_ROWS = 1 << 17
-ROW_GROUP_ROWS = 1 << 20
-"""Rows per row group of the Parquet files steps hand on: pyarrow's default, so a table written whole and
-the same rows written batch by batch give the same bytes."""
+ROW_GROUP_ROWS = 1 << 17
+"""Rows per row group of the Parquet files steps hand on: what a writer holds before it writes. Fixed, so a
+file's bytes depend on its rows, not on the batches they arrived in."""
 
 
 def raw_files(raw_dir: Path) -> list[Path]:
@@ -372,7 +376,8 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 class ParquetRows:
-    """A Parquet file written from batches of rows, with the bytes `pq.write_table` gives the whole table.
+    """A Parquet file written from batches of rows, with the bytes `pq.write_table` gives the whole table
+    (row groups of `ROW_GROUP_ROWS`).
 
     Row groups are cut at every `ROW_GROUP_ROWS` rows and each is written from one contiguous chunk, so the
     bytes depend on the rows alone, not on how they arrived: reading the raw data in batches of any size
@@ -425,3 +430,21 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     return pq.read_table(path, columns=columns).to_pandas(self_destruct=True, split_blocks=True)
+
+
+SCORE_BATCH_ROWS = 1 << 16
+"""Rows a model scores at once: scikit-learn copies its input at each transform, so on a slice the copies
+are a slice's size, not the table's. Each row's answer does not depend on the others in its slice."""
+
+
+def in_batches(score: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame, label: str) -> np.ndarray:
+    """`score(frame)`, computed a slice of rows at a time (progress shown as `label` on long ones)."""
+    import numpy as np
+
+    parts = []
+    with Progress(label, len(frame), unit="rows", worth=4 * SCORE_BATCH_ROWS) as progress:
+        for start in range(0, len(frame), SCORE_BATCH_ROWS):
+            part = frame.iloc[start : start + SCORE_BATCH_ROWS]
+            parts.append(score(part))
+            progress.advance(len(part))
+    return np.concatenate(parts) if parts else score(frame)
