@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 RAW_SUFFIXES = (".csv", ".parquet")
-CSV_BLOCK_BYTES = 32 << 20
-"""Raw CSV text parsed per batch: a batch's rows are what a step holds of a raw file at once."""
-PARQUET_BATCH_ROWS = 1 << 17
+BATCH_ROWS = 1 << 17
+"""Raw rows a step holds at once."""
+CSV_BLOCK_BYTES = 2 << 20
+"""CSV text Arrow parses at a time. Its streaming reader reads up to 32 blocks ahead of the rows taken
+(32 MB blocks held a 1 GB file in memory): small blocks, grouped into batches of `BATCH_ROWS`."""
 ROW_GROUP_ROWS = 1 << 17
 """Rows per row group of the Parquet files steps hand on: what a writer holds before it writes. Fixed, so a
 file's bytes depend on its rows, not on the batches they arrived in."""
@@ -80,7 +82,7 @@ def raw_batches(path: Path, schema: Schema, progress: Progress | None = None) ->
             if parquet
             else _csv_batches(path, schema, wanted, progress)
         )
-        for batch in arrow:
+        for batch in _grouped(arrow, BATCH_ROWS):
             frame = batch.to_pandas()
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
@@ -93,6 +95,20 @@ def raw_batches(path: Path, schema: Schema, progress: Progress | None = None) ->
                 hint="export it again, or restore it with `dvc checkout data.dvc`",
             ) from None
         raise csv_problem(path, schema, exc) from None
+
+
+def _grouped(batches: Iterator, rows: int) -> Iterator:
+    """Arrow record batches as tables of at least `rows` rows (the last one fewer)."""
+    import pyarrow as pa
+
+    pending: list = []
+    for batch in batches:
+        pending.append(batch)
+        if sum(b.num_rows for b in pending) >= rows:
+            yield pa.Table.from_batches(pending)
+            pending = []
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def _csv_batches(path: Path, schema: Schema, wanted: list[str], progress: Progress | None) -> Iterator:
@@ -157,7 +173,7 @@ def _parquet_batches(path: Path, wanted: list[str], progress: Progress | None) -
         )
     with pq.ParquetFile(path) as file:
         share = path.stat().st_size / max(file.metadata.num_rows, 1)
-        for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted, use_threads=True):
+        for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=True):
             if progress:
                 progress.advance(int(share * batch.num_rows))
             yield batch

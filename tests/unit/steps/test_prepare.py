@@ -260,8 +260,10 @@ def test_the_prepared_files_are_the_whole_tables_bytes_however_the_raw_rows_are_
     frame.iloc[250:].to_csv(raw / "b.csv", index=False)
     monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 128)
     monkeypatch.setattr(tables, "CSV_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(tables, "BATCH_ROWS", 16)
     small = prepared_bytes(raw, tmp_path / "small-blocks")
     monkeypatch.setattr(tables, "CSV_BLOCK_BYTES", 1 << 20)
+    monkeypatch.setattr(tables, "BATCH_ROWS", 1 << 20)
     whole = prepared_bytes(raw, tmp_path / "one-block")
     assert small == whole
 
