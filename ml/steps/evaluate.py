@@ -106,8 +106,9 @@ def compute_plots(schema: Schema, y_true: np.ndarray, scores: np.ndarray, thresh
 def _binary_plots(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, list[dict]]:
     from sklearn import metrics
 
-    fpr, tpr, roc_thresholds = metrics.roc_curve(y_true, proba)
+    fpr, tpr, roc_thresholds = _thin(*metrics.roc_curve(y_true, proba))
     precision, recall, prc_thresholds = metrics.precision_recall_curve(y_true, proba)
+    precision, recall, prc_thresholds = _thin(precision[:-1], recall[:-1], prc_thresholds)
     predicted = (proba >= threshold).astype(int)
     return {
         "roc.json": [
@@ -116,7 +117,7 @@ def _binary_plots(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> di
         ],
         "prc.json": [
             {"recall": _r(r), "precision": _r(p), "threshold": _r(h)}
-            for p, r, h in zip(precision[:-1], recall[:-1], prc_thresholds, strict=True)
+            for p, r, h in zip(precision, recall, prc_thresholds, strict=True)
         ],
         "confusion.json": _confusion(y_true, predicted),
     }
@@ -130,20 +131,38 @@ def _multiclass_plots(schema: Schema, y_true: np.ndarray, proba: np.ndarray) -> 
     for index, value in enumerate(schema.classes):
         truth = (y_true == value).astype(int)
         if 0 < truth.sum() < len(truth):
-            fpr, tpr, _ = metrics.roc_curve(truth, proba[:, index])
+            fpr, tpr, _ = _thin(*metrics.roc_curve(truth, proba[:, index]))
             roc += [{"class": str(value), "fpr": _r(f), "tpr": _r(t)} for f, t in zip(fpr, tpr, strict=True)]
     predicted = np.asarray(schema.classes, dtype=object)[proba.argmax(axis=1)]
     return {"roc.json": roc, "confusion.json": _confusion(y_true, predicted)}
 
 
+MAX_CURVE_POINTS = 2000
+"""Points kept of a curve: it has up to a point per test row (2M at 10M rows), a chart needs far fewer."""
+
+
+def _thin(*curve: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every point of a short curve; of a long one, `MAX_CURVE_POINTS` evenly spaced, both ends kept."""
+    if len(curve[0]) <= MAX_CURVE_POINTS:
+        return curve
+    keep = np.unique(np.linspace(0, len(curve[0]) - 1, MAX_CURVE_POINTS).round().astype(int))
+    return tuple(values[keep] for values in curve)
+
+
 def _confusion(y_true: np.ndarray, predicted: np.ndarray) -> list[dict]:
-    # Sorted, so the file holds the confusion counts and nothing that maps a label back to a row.
-    return [
-        {"actual": a, "predicted": p}
-        for a, p in sorted(
-            zip(_plain(y_true), _plain(predicted), strict=True), key=lambda pair: tuple(map(str, pair))
-        )
-    ]
+    """One entry per row (what `dvc plots` counts), sorted, so the file holds the confusion counts and
+    nothing that maps a label back to a row. Built from the counts: the rows of a cell share one dict."""
+    import pandas as pd
+
+    counts = pd.DataFrame({"actual": y_true, "predicted": predicted}).value_counts(sort=False)
+    cells = sorted(
+        ((_plain([a])[0], _plain([p])[0], int(n)) for (a, p), n in counts.items()),
+        key=lambda cell: (str(cell[0]), str(cell[1])),
+    )
+    rows: list[dict] = []
+    for actual, guess, count in cells:
+        rows += [{"actual": actual, "predicted": guess}] * count
+    return rows
 
 
 def _plain(values: np.ndarray) -> list:
