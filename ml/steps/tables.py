@@ -453,14 +453,18 @@ SCORE_BATCH_ROWS = 1 << 16
 are a slice's size, not the table's. Each row's answer does not depend on the others in its slice."""
 
 
-def in_batches(score: Callable[[pd.DataFrame], np.ndarray], frame: pd.DataFrame, label: str) -> np.ndarray:
+def in_batches(score: Callable, frame: pd.DataFrame | np.ndarray, label: str) -> np.ndarray:
     """`score(frame)`, computed a slice of rows at a time (progress shown as `label` on long ones)."""
     import numpy as np
 
     parts = []
     with Progress(label, len(frame), unit="rows", worth=4 * SCORE_BATCH_ROWS) as progress:
         for start in range(0, len(frame), SCORE_BATCH_ROWS):
-            part = frame.iloc[start : start + SCORE_BATCH_ROWS]
+            part = (
+                frame.iloc[start : start + SCORE_BATCH_ROWS]
+                if hasattr(frame, "iloc")
+                else frame[start : start + SCORE_BATCH_ROWS]
+            )
             parts.append(score(part))
             progress.advance(len(part))
     return np.concatenate(parts) if parts else score(frame)

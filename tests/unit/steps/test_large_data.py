@@ -42,3 +42,35 @@ def test_a_long_curve_keeps_its_ends_and_at_most_the_points_a_chart_needs(monkey
     x, y = evaluate._thin(np.arange(10_000.0), np.arange(10_000.0) * 2)
     assert len(x) == 50 and x[0] == 0 and x[-1] == 9_999
     np.testing.assert_array_equal(y, x * 2)
+
+
+@pytest.mark.parametrize("task", sorted(SCHEMAS))
+def test_a_large_table_of_numbers_is_fitted_from_the_file_to_the_model_fit_gives(tmp_path, monkeypatch, task):
+    """Above LEAN_ABOVE_ROWS the step fits column by column and row group by row group; the model must be
+    the one scikit-learn's fit of the whole table gives, up to the last bits of a sum."""
+    import dataclasses
+
+    from ml.steps import train
+    from ml.steps.tables import write_parquet
+
+    full = SCHEMAS[task]
+    schema = dataclasses.replace(full, features=tuple(f for f in full.features if f.kind != "categorical"))
+    frame = typed(synthetic_frame(rows=300, seed=8, schema=full, missing=0.05), full)[
+        [*schema.names, schema.label]
+    ]
+    monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 64)
+    write_parquet(frame, tmp_path / "train.parquet")
+    monkeypatch.setattr(train, "LEAN_ABOVE_ROWS", 100)
+    assert train.fits_from_file(tmp_path / "train.parquet", schema)
+    assert not train.fits_from_file(tmp_path / "train.parquet", full), "categories: scikit-learn's fit"
+
+    lean, (name, score) = train.fit_from_file(tmp_path / "train.parquet", schema)
+    whole = fit(frame, schema)
+    np.testing.assert_allclose(
+        model_output(lean, frame[schema.names]),
+        model_output(whole, frame[schema.names]),
+        rtol=1e-7,
+        atol=1e-9,
+    )
+    whole_name, whole_score = train_score(whole, frame, schema)
+    assert name == whole_name and score == pytest.approx(whole_score, rel=1e-9)
