@@ -35,12 +35,13 @@ def synth(
 ) -> None:
     """Write synthetic rows of the schema in ml/steps/schema.yaml (no real row copied): benchmarks, tests."""
     from ml import console
-    from ml.atomic import atomic_write_text
+    from ml.atomic import atomic_file
     from ml.cli.outputs import check_output_file
-    from ml.data.synthetic import synthetic_frame
+    from ml.data.synthetic import write_synthetic_csv
 
     check_output_file(out, "--out")
-    atomic_write_text(out, synthetic_frame(rows, seed).to_csv(index=False, lineterminator="\n"))
+    with atomic_file(out) as temp:
+        write_synthetic_csv(temp, rows, seed)
     console.done(f"wrote {rows} synthetic rows to {out}")
 
 

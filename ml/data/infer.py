@@ -99,8 +99,11 @@ def read_table(path: Path, label: str, progress: bool = True):
                 f"{path}: not a readable Parquet file ({first_clause(exc)})", hint="export it again"
             ) from None
     _check_utf8_header(path)
-    with path.open("rb") as raw, _Progress(size, path.name, enabled=progress) as bar:
-        return _read_csv(_Counting(raw, bar), path, label)
+    from ml.console import CountingReader, Progress
+
+    worth = 8 << 20 if progress else size  # off: never worth showing
+    with path.open("rb") as raw, Progress(f"reading {path.name}", size, worth=worth) as bar:
+        return _read_csv(CountingReader(raw, bar), path, label)
 
 
 def _read_csv(stream: BinaryIO, path: Path, label: str):
@@ -247,59 +250,3 @@ def _numbers(values: list[str]) -> list[float] | None:
 def _continuous(numbers: list[float]) -> bool:
     """Numbers that look like quantities: any fraction, or more integers than classes anyone means."""
     return any(n != int(n) for n in numbers) or len(numbers) > MAX_AUTO_CLASSES
-
-
-class _Counting:
-    """A read-only binary stream that reports how far it got, for the progress bar."""
-
-    def __init__(self, raw: BinaryIO, bar: _Progress) -> None:
-        self._raw, self._bar = raw, bar
-        self.closed = False
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._raw.read(size)
-        self._bar.advance(len(chunk))
-        return chunk
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class _Progress:
-    """A Rich progress bar over bytes read, shown only for files worth waiting on (> 8 MB)."""
-
-    def __init__(self, total: int, name: str, enabled: bool) -> None:
-        self._enabled = enabled and total > 8 << 20
-        self._total, self._name = total, name
-
-    def __enter__(self) -> _Progress:
-        if self._enabled:
-            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-            from ml.console import err_console
-
-            self._progress = Progress(
-                TextColumn("reading {task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                console=err_console,
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self._name, total=self._total)
-        return self
-
-    def advance(self, count: int) -> None:
-        if self._enabled:
-            self._progress.advance(self._task, count)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._enabled:
-            self._progress.stop()

@@ -16,7 +16,7 @@ from ml.modelio import load_native_model
 from ml.paths import TEST_FILE
 from ml.stepkit import run_step
 from ml.steps.schema import Schema, Task, load_schema
-from ml.steps.tables import read_parquet
+from ml.steps.tables import in_batches, read_parquet
 from ml.tracking import log_step
 
 PLOTS: dict[Task, tuple[str, ...]] = {
@@ -204,7 +204,7 @@ def main(
     test = read_parquet(prepared / TEST_FILE)
     fitted = load_native_model(model)
     y_true = test[schema.label].to_numpy()
-    scores = model_output(fitted, test[schema.names])
+    scores = in_batches(lambda rows: model_output(fitted, rows), test[schema.names], "evaluate: scoring")
     if schema.is_classifier:  # probability columns in the schema's class order, not scikit-learn's sorted one
         known = list(fitted.classes_)
         scores = scores[:, [known.index(c) for c in schema.classes]]

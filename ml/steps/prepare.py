@@ -9,22 +9,31 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import typer
 
 from ml.atomic import atomic_output_dir
+from ml.console import Progress
 from ml.errors import EdgeTrainError
 from ml.paths import TEST_FILE, TRAIN_FILE
 from ml.stepkit import run_step
 from ml.steps.schema import Schema, load_schema
-from ml.steps.tables import ignored_files, raw_files, read_raw_file, write_parquet
+from ml.steps.tables import ParquetRows, ignored_files, raw_batches, raw_files, read_raw_file
 from ml.tracking import log_step
 
 
 def read_raw(raw_dir: Path, schema: Schema | None = None) -> pd.DataFrame:
-    """Every CSV/Parquet file under `raw_dir` (subfolders too), each checked against the schema,
-    concatenated in path order. Files it does not read are named in a warning, never skipped silently."""
+    """Every raw file under `raw_dir` checked (as `scan` does) and concatenated in path order, in memory:
+    for tests and small tables; the step itself streams the rows (`main`)."""
     schema = schema or load_schema()
+    scan(raw_dir, schema)
+    frames = [batch for path in raw_files(raw_dir) for batch in raw_batches(path, schema)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def data_files(raw_dir: Path) -> list[Path]:
+    """The raw files to read; files it does not read are named in a warning, never skipped silently."""
     files = raw_files(raw_dir)
     if not files:
         raise EdgeTrainError(
@@ -39,29 +48,38 @@ def read_raw(raw_dir: Path, schema: Schema | None = None) -> pd.DataFrame:
             "only .csv and .parquet files outside hidden folders are training data",
             file=sys.stderr,
         )
-    frames = [check_schema(path, schema) for path in files]
-    frame = pd.concat(frames, ignore_index=True)
-    check_classes(frame, raw_dir, schema)
-    for name, problem in useless_features(frame, schema).items():
-        print(
-            f"! {raw_dir}: feature {name!r} is {problem}: the model learns nothing from it "
-            "(remove it from ml/steps/schema.yaml to silence this)",
-            file=sys.stderr,
-        )
-    return frame
+    return files
 
 
-def useless_features(frame: pd.DataFrame, schema: Schema) -> dict[str, str]:
-    """Features with no values or a single value: trained on anyway (imputed or constant), but said."""
-    found: dict[str, str] = {}
-    for name in schema.names:
-        column = frame[name]
-        distinct = column[column != ""].nunique(dropna=True)  # a missing category was read as ""
-        if distinct == 0:
-            found[name] = "missing in every row"
-        elif distinct == 1:
-            found[name] = "the same in every row"
-    return found
+def scan(raw_dir: Path, schema: Schema, progress: Progress | None = None) -> pd.Series:
+    """The first pass: every raw file checked against the schema a batch at a time, before anything is
+    written. Keeps only what the split needs (the labels, numbered 0.. across the files in path order)."""
+    labels: list[pd.Series] = []
+    distinct: dict[str, set] = {name: set() for name in schema.names}
+    for path in data_files(raw_dir):
+        rows = 0
+        for batch in raw_batches(path, schema, progress):
+            rows += len(batch)
+            labels.append(batch[schema.label])
+            for name, seen in distinct.items():
+                if len(seen) < 2:  # two values show the feature varies
+                    column = batch[name]
+                    seen.update(column[column != ""].dropna().unique()[:2].tolist())
+        if not rows:
+            raise EdgeTrainError(
+                f"{path}: the file has a header but no rows", hint="restore it with `dvc checkout`"
+            )
+    label = pd.concat(labels, ignore_index=True)
+    check_classes(label, raw_dir, schema)
+    for name, seen in distinct.items():
+        if len(seen) < 2:
+            problem = "missing in every row" if not seen else "the same in every row"
+            print(
+                f"! {raw_dir}: feature {name!r} is {problem}: the model learns nothing from it "
+                "(remove it from ml/steps/schema.yaml to silence this)",
+                file=sys.stderr,
+            )
+    return label
 
 
 def check_schema(path: Path, schema: Schema | None = None) -> pd.DataFrame:
@@ -74,16 +92,16 @@ def check_schema(path: Path, schema: Schema | None = None) -> pd.DataFrame:
     return frame
 
 
-def check_classes(frame: pd.DataFrame, where: Path | str, schema: Schema) -> None:
+def check_classes(labels: pd.Series, where: Path | str, schema: Schema) -> None:
     """A classifier needs rows of every class the schema declares (the values named are the schema's)."""
     if not schema.is_classifier:
         return
-    counts = frame[schema.label].value_counts()
+    counts = labels.value_counts()
     present = [c for c in schema.classes if counts.get(c, 0)]
     absent = [c for c in schema.classes if not counts.get(c, 0)]
     if len(present) < 2:
         raise EdgeTrainError(
-            f"{where}: label {schema.label!r} has a single class ({present[0]!r}) in all {len(frame)} rows: "
+            f"{where}: label {schema.label!r} has a single class ({present[0]!r}) in all {len(labels)} rows: "
             "there is nothing to learn",
             hint="add rows of the other class(es), or check that the label in ml/steps/schema.yaml is the "
             "column to predict",
@@ -99,25 +117,47 @@ def check_classes(frame: pd.DataFrame, where: Path | str, schema: Schema) -> Non
 def split(
     frame: pd.DataFrame, test_size: float, seed: int, schema: Schema | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`frame` (numbered 0..) as its train and test rows, by `held_out_rows`, each in the frame's order."""
+    schema = schema or load_schema()
+    chosen = held_out_rows(frame[schema.label], test_size, seed, schema)
+    return frame[~chosen], frame[chosen]
+
+
+def held_out_rows(labels: pd.Series, test_size: float, seed: int, schema: Schema) -> np.ndarray:
+    """Which rows are test rows: a seeded split, stratified by label for classifiers. It needs the labels
+    only, so the step splits rows it has not loaded."""
     from sklearn.model_selection import train_test_split
 
-    schema = schema or load_schema()
     stratify = None
     if schema.is_classifier:
-        counts = frame[schema.label].value_counts()
+        counts = labels.value_counts()
         if (counts < 2).any():
             raise EdgeTrainError(
                 f"label {schema.label!r}: class(es) {counts[counts < 2].index.tolist()} have a single row",
                 hint="every class needs at least two rows to be both trained on and tested",
             )
-        stratify = frame[schema.label]
-    train, test = train_test_split(frame, test_size=test_size, random_state=seed, stratify=stratify)
-    return train.sort_index(), test.sort_index()
+        stratify = labels.to_numpy()
+    rows = np.arange(len(labels))
+    _, test = train_test_split(rows, test_size=test_size, random_state=seed, stratify=stratify)
+    chosen = np.zeros(len(labels), dtype=bool)
+    chosen[test] = True
+    return chosen
 
 
-def summary(frame: pd.DataFrame, schema: Schema) -> dict[str, float]:
+def write_split(raw_dir: Path, schema: Schema, chosen: np.ndarray, out: Path, progress: Progress) -> None:
+    """The second pass: the raw rows again, a batch at a time, each to the train or the test file."""
+    start = 0
+    with ParquetRows(out / TRAIN_FILE) as train, ParquetRows(out / TEST_FILE) as test:
+        for path in raw_files(raw_dir):
+            for batch in raw_batches(path, schema, progress):
+                here = chosen[start : start + len(batch)]
+                start += len(batch)
+                train.add(batch[~here])
+                test.add(batch[here])
+
+
+def summary(labels: pd.Series, schema: Schema) -> dict[str, float]:
     """Aggregates worth tracking per task: class shares for classifiers, the label's spread for regression."""
-    labels = frame[schema.label]
     if schema.task == "regression":
         return {"label_mean": float(labels.mean()), "label_std": float(labels.std())}
     if schema.task == "binary":
@@ -132,19 +172,22 @@ def main(
     seed: int = typer.Option(42),
 ) -> None:
     schema = load_schema()
-    frame = read_raw(raw_data, schema)
-    train, test = split(frame, test_size, seed, schema)
-    with atomic_output_dir(prepared) as out:
-        write_parquet(train, out / TRAIN_FILE)
-        write_parquet(test, out / TEST_FILE)
+    size = sum(path.stat().st_size for path in raw_files(raw_data))
+    with Progress("prepare: checking, then splitting the raw data", 2 * size) as progress:
+        labels = scan(raw_data, schema, progress)
+        chosen = held_out_rows(labels, test_size, seed, schema)
+        with atomic_output_dir(prepared) as out:
+            write_split(raw_data, schema, chosen, out, progress)
+    rows_test = int(chosen.sum())
+    rows_train = len(labels) - rows_test
     log_step(
         "prepare",
         params={"test_size": test_size, "seed": seed},
-        metrics={"rows_train": len(train), "rows_test": len(test), **summary(frame, schema)},
+        metrics={"rows_train": rows_train, "rows_test": rows_test, **summary(labels, schema)},
     )
     files = len(raw_files(raw_data))
     print(
-        f"prepare: {len(frame)} rows from {files} file(s) checked -> {len(train)} train, {len(test)} test "
+        f"prepare: {len(labels)} rows from {files} file(s) checked -> {rows_train} train, {rows_test} test "
         f"in {prepared}"
     )
 

@@ -231,3 +231,48 @@ def test_a_stray_quote_that_swallows_the_file_is_one_message(tmp_path, good_fram
     with pytest.raises(EdgeTrainError, match=r"raw\.csv: ") as error:
         check_schema(path, SCHEMA)
     assert SECRET not in error.value.message and "\n" not in error.value.message
+
+
+def prepared_bytes(raw: Path, out: Path) -> dict[str, bytes]:
+    from ml.console import Progress
+    from ml.steps.prepare import held_out_rows, scan, write_split
+
+    labels = scan(raw, SCHEMA)
+    out.mkdir()
+    write_split(raw, SCHEMA, held_out_rows(labels, 0.25, 3, SCHEMA), out, Progress("prepare", 0))
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+def test_the_prepared_files_are_the_whole_tables_bytes_however_the_raw_rows_are_batched(
+    tmp_path, monkeypatch
+):
+    """The step streams: it reads raw rows a block at a time and writes row groups as they fill. The files
+    must still be the bytes of the whole train and test tables written at once, so DVC sees the same hash."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ml.steps import tables
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    frame = synthetic_frame(rows=600, seed=6, schema=SCHEMA)
+    frame.iloc[:250].to_csv(raw / "a.csv", index=False)
+    frame.iloc[250:].to_csv(raw / "b.csv", index=False)
+    monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 128)
+    monkeypatch.setattr(tables, "CSV_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(tables, "BATCH_ROWS", 16)
+    small = prepared_bytes(raw, tmp_path / "small-blocks")
+    monkeypatch.setattr(tables, "CSV_BLOCK_BYTES", 1 << 20)
+    monkeypatch.setattr(tables, "BATCH_ROWS", 1 << 20)
+    whole = prepared_bytes(raw, tmp_path / "one-block")
+    assert small == whole
+
+    train, test = split(read_raw(raw, SCHEMA), 0.25, 3, SCHEMA)
+    for name, rows in (("train.parquet", train), ("test.parquet", test)):
+        table = pa.Table.from_pandas(rows.reset_index(drop=True), preserve_index=False)
+        at_once = tmp_path / name
+        pq.write_table(
+            table, at_once, row_group_size=128, compression="zstd", write_statistics=False, store_schema=True
+        )
+        assert whole[name] == at_once.read_bytes()
+        assert pq.ParquetFile(at_once).num_row_groups > 1
