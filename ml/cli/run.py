@@ -1,4 +1,4 @@
-"""`edge-train run`: the whole local job, data → prepare → train → evaluate → export → register and release."""
+"""`edge-train run`: the whole local job, data → prepare → train → evaluate → export → release."""
 
 from __future__ import annotations
 
