@@ -28,6 +28,8 @@ def test_the_snapshot_is_what_the_sdk_uploads_without_data_venv_tracking_db_or_s
 ) -> None:
     from azure.ai.ml import load_component
 
+    from ml.azure.snapshot import materialise
+
     clone = fresh_clone(tmp_path / "clone")
     planted = [
         "data/raw/rows.csv",
@@ -39,7 +41,9 @@ def test_the_snapshot_is_what_the_sdk_uploads_without_data_venv_tracking_db_or_s
     for name in planted:
         (clone / name).parent.mkdir(parents=True, exist_ok=True)
         (clone / name).write_text("planted")
-    component = load_component(clone / "components" / "prepare.yml")
+    # What submit uploads: the tracked files, copied (ml/azure/snapshot.py), the component read from there.
+    tracked = materialise(clone, tmp_path / "tracked")
+    component = load_component(tracked / "components" / "prepare.yml")
 
     copied = make_snapshot(component, tmp_path / "snapshot")
 
