@@ -58,6 +58,12 @@ def convert(model, schema: Schema) -> bytes:
         options={id(model): {"zipmap": False}} if schema.is_classifier else None,
         target_opset={"": 17, "ai.onnx.ml": 3},
     )
+    # skl2onnx lists the opsets from a set, whose order follows the process's string hash seed: two runs
+    # could give two files (two DVC hashes, a "new" portable model). Sorted, the bytes follow the model.
+    opsets = sorted(((o.domain, o.version) for o in onx.opset_import))
+    del onx.opset_import[:]
+    for domain, version in opsets:
+        onx.opset_import.add(domain=domain, version=version)
     return onx.SerializeToString()
 
 
