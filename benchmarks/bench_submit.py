@@ -74,17 +74,10 @@ def _fake_workspace() -> Iterator[object]:
 
 
 def _settings():
-    from ml.config import AzureSettings, Settings
-    from tests.unit.azure.fake_azure import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
+    from ml.config import Settings
+    from tests.unit.azure.fake_azure import fake_workspace_settings
 
-    azure = AzureSettings(
-        subscription_id=SUBSCRIPTION,
-        resource_group=RESOURCE_GROUP,
-        workspace=WORKSPACE,
-        compute="ash-k3s",
-        edge_datastore="ash_blob",
-    )
-    return Settings(model={"name": "bench"}, azure=azure)
+    return Settings(model={"name": "bench"}, azure=fake_workspace_settings())
 
 
 def _timed(action: Callable[[], object]) -> Sample:

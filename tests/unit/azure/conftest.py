@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 from requests.adapters import HTTPAdapter
 
-from ml.config import AzureSettings, Settings, StorageSettings
+from ml.config import Settings, StorageSettings
 
-from .fake_azure import RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE, FakeAzure, FakeCredential
+from .fake_azure import (
+    FakeAzure,
+    FakeCredential,
+    fake_workspace_settings,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 GIT_ENV = {
@@ -65,13 +69,7 @@ def with_local_state(clone: Path) -> Path:
 def settings() -> Settings:
     return Settings(
         model={"name": "breast-cancer-classifier"},
-        azure=AzureSettings(
-            subscription_id=SUBSCRIPTION,
-            resource_group=RESOURCE_GROUP,
-            workspace=WORKSPACE,
-            compute="ash-k3s",
-            edge_datastore="ash_blob",
-        ),
+        azure=fake_workspace_settings(),
         storage=StorageSettings(
             blob_endpoint="https://ashacct.blob.local.azurestack.external", container="edge-train"
         ),

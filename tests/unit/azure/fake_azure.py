@@ -25,6 +25,21 @@ from requests.adapters import HTTPAdapter
 SUBSCRIPTION = "0a1b2c3d-0000-4000-8000-000000000001"
 RESOURCE_GROUP = "edge-rg"
 WORKSPACE = "edge-ws"
+
+
+def fake_workspace_settings():
+    """The `[azure]` settings that name this fake's workspace, with the edge compute and datastore."""
+    from ml.config import AzureSettings
+
+    return AzureSettings(
+        subscription_id=SUBSCRIPTION,
+        resource_group=RESOURCE_GROUP,
+        workspace=WORKSPACE,
+        compute="ash-k3s",
+        edge_datastore="ash_blob",
+    )
+
+
 ARM = "https://management.azure.com"
 REGION = "https://westeurope.api.azureml.ms"
 WORKSPACE_PATH = (
