@@ -60,7 +60,7 @@ def convert(model, schema: Schema) -> bytes:
     )
     # skl2onnx lists the opsets from a set, whose order follows the process's string hash seed: two runs
     # could give two files (two DVC hashes, a "new" portable model). Sorted, the bytes follow the model.
-    opsets = sorted(((o.domain, o.version) for o in onx.opset_import))
+    opsets = sorted((o.domain, o.version) for o in onx.opset_import)
     del onx.opset_import[:]
     for domain, version in opsets:
         onx.opset_import.add(domain=domain, version=version)
