@@ -88,19 +88,31 @@ def git_commit(root: Path) -> str:
     return result.stdout.strip() + ("-dirty" if uncommitted_inputs(root) else "")
 
 
-def uncommitted_inputs(root: Path) -> list[str]:
-    """Tracked files changed since HEAD, except what a run writes: the commit does not say what trained."""
+def _changed_paths(root: Path, untracked: str) -> list[str]:
+    """Paths `git status` shows as changed since HEAD (new files as `untracked` says: "no" or "all")."""
     status = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        ["git", "status", "--porcelain", f"--untracked-files={untracked}"],
         cwd=root,
         capture_output=True,
         text=True,
         check=False,
     ).stdout
-    changed = [line[3:].split(" -> ")[-1] for line in status.splitlines() if line.strip()]
-    return [
-        path for path in changed if not any(path == out or path.startswith(f"{out}/") for out in RUN_OUTPUTS)
-    ]
+    return [line[3:].split(" -> ")[-1] for line in status.splitlines() if line.strip()]
+
+
+def _is_run_output(path: str) -> bool:
+    return any(path == out or path.startswith(f"{out}/") for out in RUN_OUTPUTS)
+
+
+def uncommitted_inputs(root: Path) -> list[str]:
+    """Tracked files changed since HEAD, except what a run writes: the commit does not say what trained."""
+    return [path for path in _changed_paths(root, "no") if not _is_run_output(path)]
+
+
+def uncommitted_run_outputs(root: Path) -> list[str]:
+    """What a run wrote that differs from HEAD (dvc.lock, metrics, plots new or removed): uncommitted, a pull
+    request's report has no base to compare the next run with."""
+    return [path for path in _changed_paths(root, "all") if _is_run_output(path)]
 
 
 def record_edge_run(root: Path, job_name: str) -> None:

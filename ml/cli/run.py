@@ -23,6 +23,7 @@ def run(
     from ml.data.restore import ensure_data
     from ml.dvc import open_repo
     from ml.errors import EdgeTrainError
+    from ml.lineage import RUN_OUTPUTS, uncommitted_run_outputs
     from ml.mlflow_store import follow_move
     from ml.params import load_params
     from ml.paths import METRICS_FILE, MODEL_DIR, PARAMS_FILE, PLOTS_DIR, SETTINGS_FILE, repo_root
@@ -55,3 +56,9 @@ def run(
         release(root)
     else:
         console.skipped("register", "--no-release was given")
+    if written := uncommitted_run_outputs(root):
+        shown = ", ".join(written[:4]) + (f" and {len(written) - 4} more" if len(written) > 4 else "")
+        console.info(
+            f"the run changed {shown}: commit them with the code that made them (git add "
+            f"{' '.join(RUN_OUTPUTS)} && git commit); a pull request's report compares with what is committed"
+        )
