@@ -12,21 +12,32 @@ from tests.conftest import REPO_ROOT
 
 
 def fresh_clone(dest: Path) -> Path:
-    """Clone the committed HEAD without tags (a `make run` here tags versions the tests must not inherit);
-    files changed but not committed are copied over so tests see them too."""
+    """Clone the committed HEAD without tags (a `make run` here tags versions the tests must not inherit),
+    then make its files what `git status` shows here: changed and new files copied over, deleted ones
+    removed. So the suite sees this checkout as its user left it, e.g. a fork's `make run` outputs before
+    they are committed (new plots written, the example's plots removed)."""
     clone = ["git", "clone", "-q", "--no-hardlinks", "--no-tags", str(REPO_ROOT), str(dest)]
     subprocess.run(clone, check=True)
-    changed = subprocess.run(
-        ["git", "diff", "--name-only", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in changed:
-        source = REPO_ROOT / name
+    for name in _working_tree_changes():
+        source, target = REPO_ROOT / name, dest / name
         if source.is_file():
-            (dest / name).write_bytes(source.read_bytes())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+        elif target.is_file() and not source.exists():
+            target.unlink()
     for key, value in (("user.name", "edge-train tests"), ("user.email", "tests@edge-train.invalid")):
         subprocess.run(["git", "config", key, value], cwd=dest, check=True)
     share_data(dest)
     return dest
+
+
+def _working_tree_changes() -> list[str]:
+    """Paths changed, deleted or new (not ignored) in this checkout against HEAD."""
+    listed = []
+    for args in (["diff", "--name-only", "-z", "HEAD"], ["ls-files", "--others", "--exclude-standard", "-z"]):
+        out = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+        listed += [name for name in out.split("\0") if name]
+    return listed
 
 
 def share_data(dest: Path) -> None:

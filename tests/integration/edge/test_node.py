@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from ml.azure.snapshot import tracked_files
 from ml.data.restore import ensure_data
 from ml.dvc import open_repo
 from tests.integration.clone import share_data
@@ -30,11 +31,8 @@ pytestmark = pytest.mark.integration
 def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A checkout whose local DVC remote holds the data (as `edge-train run` leaves it): the example,
     re-created, or a fork's own, from this checkout's remote."""
-    listed = subprocess.run(
-        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.split()
     root = tmp_path / "checkout"
-    for name in listed:
+    for name in tracked_files(REPO):  # what submit sends: a file deleted by a run (a fork's old plots) is not
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, root / name)
     git_env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
