@@ -246,7 +246,7 @@ def push_image(
         console.skipped(
             "build and push the image",
             f"building these inputs failed before ({escape(failed['reason'])}); "
-            f"{rel.ref} stays unpromoted; {_RETRY}",
+            f"{_without_image(rel, root)}; {_RETRY}",
         )
         return None
     with _credentials(settings) as authfile:
@@ -313,9 +313,18 @@ def _is_loopback(ref: str) -> bool:
 
 
 def _unpromoted(exc: EdgeTrainError, rel: Release, root: Path) -> EdgeTrainError:
-    """Say that `rel` has no published image: its version tag is not written, so promotion cannot find it."""
-    return EdgeTrainError(
-        f"{exc.message}; {rel.ref} stays unpromoted (no image was published for it)", hint=exc.hint
+    """Say that `rel` has no published image, and what that means for promoting it."""
+    return EdgeTrainError(f"{exc.message}; {_without_image(rel, root)}", hint=exc.hint)
+
+
+def _without_image(rel: Release, root: Path) -> str:
+    """With a registry, a version without its image cannot be promoted (`check_image_published`); with none
+    configured (the local default) it can, and the message must not claim otherwise."""
+    if load_settings(root).image.registry:
+        return f"{rel.ref} stays unpromoted (no image was published for it)"
+    return (
+        f"{rel.ref} has no image (no [image] registry is configured, so `edge-train promote` marks it "
+        "without one)"
     )
 
 

@@ -84,3 +84,28 @@ def test_push_with_a_configured_registry_fails_where_it_cannot_build(tmp_path: P
     assert "stays unpromoted" in info.value.message and "root" in info.value.hint
     # `edge-train run` (not required) still skips with the reason, as before.
     assert pipeline.push_image(tmp_path, rel, tmp_path / "build" / "image") is None
+
+
+def test_without_a_registry_a_failed_build_does_not_claim_the_version_stays_unpromoted(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The local default has no registry, and `promote` then marks a version without an image: the skipped
+    build must say that, not "stays unpromoted" (what it says when a registry is configured, above)."""
+    from ml.release import image, pipeline
+    from ml.serving.context import context_digest
+    from ml.state import update_state
+
+    context = tmp_path / "build" / "image"
+    context.mkdir(parents=True)
+    (context / "server.py").write_text("print('scores')\n")
+    base = pipeline.load_settings(tmp_path).image.base
+    update_state(
+        tmp_path, build_failed={"context_digest": context_digest(context, base), "reason": "offline"}
+    )
+    monkeypatch.setattr(image, "missing_tool", lambda: None)  # as where buildah is installed
+    rel = SimpleNamespace(ref="m@v1.0.0", version="v1.0.0")
+    assert pipeline.push_image(tmp_path, rel, context, retry_failed_build=False) is None
+    said = capsys.readouterr()
+    out = said.out + said.err
+    assert "offline" in out and "m@v1.0.0 has no image" in out and "marks it without one" in out
+    assert "stays unpromoted" not in out
