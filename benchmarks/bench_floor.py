@@ -112,7 +112,8 @@ def run() -> str:
         "## The pipeline against the floor script (issue 13)",
         "",
         "`edge-train run --no-release` with every stage forced to run, against `benchmarks/floor_script.py` "
-        "(read, split, fit, evaluate, save in one plain process) on the same synthetic rows. Median of "
+        "(read, split, fit, evaluate, save the model and its ONNX copy checked on the held-out rows, in one "
+        "plain process: the work of the pipeline's four stages) on the same synthetic rows. Median of "
         "alternating pairs; peak = resident memory of the largest process, and of the whole process tree "
         "at once (sampled every 50 ms, highest of the pairs). CPU = user + system time of each side's whole "
         "process tree: on a machine shared with other work the wall-time ratio drifts towards it, because "
