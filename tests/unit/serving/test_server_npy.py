@@ -103,6 +103,7 @@ def test_a_plain_2d_array_in_signature_order_scores_a_model_without_categories(
     scorer = scorers["numbers only", flavor]
     plain = rows[scorer.columns].to_numpy(dtype=np.float64)
     assert from_npy(scorer, npy(plain)) == from_json(scorer, rows)
+    assert from_npy(scorer, npy(np.asfortranarray(plain))) == from_json(scorer, rows)
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
@@ -151,6 +152,16 @@ def test_extra_fields_are_ignored_and_field_order_does_not_matter(models, scorer
     shuffled = rows[list(reversed(rows.columns))].assign(**{"not a feature": 1.0, "a note": "x"})
     scorer = scorers["with categories", "onnx"]
     assert from_npy(scorer, npy(records(shuffled))) == from_json(scorer, rows)
+
+
+@pytest.mark.filterwarnings("ignore:Stored array in format 3.0:UserWarning")  # np.save's note to the client
+def test_field_names_numpy_writes_as_utf8_are_read(models, scorers) -> None:
+    _, _, frame = models["with categories"]
+    rows = frame.head(10).assign(**{"Notiz 注": "x"})  # not latin-1: np.save writes format 3.0
+    body = npy(records(rows))
+    assert body[6:8] == b"\x03\x00"
+    scorer = scorers["with categories", "onnx"]
+    assert from_npy(scorer, body) == from_json(scorer, frame.head(10))
 
 
 def _with(**fields: object) -> np.ndarray:
