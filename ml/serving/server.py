@@ -299,9 +299,8 @@ def npy_header(header: bytes) -> tuple[tuple[int, ...], bool, Any]:
         shape, fortran, dtype = read(stream)
         if version == (3, 0) and dtype.names:
             dtype.names = tuple(name.encode("latin-1").decode("utf-8") for name in dtype.names)
-    except (
-        Exception
-    ) as exc:  # a damaged header raises ValueError, SyntaxError or tokenize.TokenError (fuzzed)
+    # A damaged header raises ValueError, SyntaxError or tokenize.TokenError (fuzzed): all of them the body's.
+    except Exception as exc:
         raise BadRequest(f"the body is not a .npy array: {_first_line(exc)}") from None
     if dtype.hasobject:
         raise BadRequest(
