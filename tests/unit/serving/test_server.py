@@ -19,6 +19,7 @@ from ml.data.synthetic import synthetic_frame
 from ml.serving.context import native_model
 from ml.serving.server import serve
 from ml.steps.export import convert
+from ml.steps.schema import Schema
 from ml.steps.tables import typed
 from tests.harness.schemas import SCHEMAS
 
@@ -27,18 +28,23 @@ SCHEMA = SCHEMAS["multiclass"]
 
 @pytest.fixture(scope="module")
 def model_root(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, pd.DataFrame]:
+    return image_model(tmp_path_factory.mktemp("image"), SCHEMA)
+
+
+def image_model(root: Path, schema: Schema) -> tuple[Path, object, pd.DataFrame]:
+    """The image's model files for `schema` in `root` (both flavours, signature, lineage): the root, the
+    fitted model and its training rows (typed, with missing values, label removed)."""
     from ml.modelio import save_mlflow_model
     from ml.steps.train import build_model
 
-    frame = typed(synthetic_frame(120, seed=0, schema=SCHEMA, missing=0.1), SCHEMA)
-    labels = frame.pop(SCHEMA.label)
-    model = build_model(SCHEMA).fit(frame, labels)
-    root = tmp_path_factory.mktemp("image")
-    save_mlflow_model(model, root / "model", SCHEMA)
-    (root / "model.onnx").write_bytes(convert(model, SCHEMA))
-    kinds = [f.kind for f in SCHEMA.features]
+    frame = typed(synthetic_frame(120, seed=0, schema=schema, missing=0.1), schema)
+    labels = frame.pop(schema.label)
+    model = build_model(schema).fit(frame, labels)
+    save_mlflow_model(model, root / "model", schema)
+    (root / "model.onnx").write_bytes(convert(model, schema))
+    kinds = [f.kind for f in schema.features]
     (root / "signature.json").write_text(
-        json.dumps({"columns": SCHEMA.names, "kinds": kinds, "native": native_model(root / "model")})
+        json.dumps({"columns": schema.names, "kinds": kinds, "native": native_model(root / "model")})
     )
     (root / "lineage.json").write_text(json.dumps({"model": "m", "version": "v1.0.0", "git_commit": "abc"}))
     return root, model, frame
@@ -82,7 +88,7 @@ def test_dataframe_split_predicts_what_the_native_model_predicts(server: str, mo
     rows = frame.head(50)
     status, body = call(
         f"{server}/invocations",
-        {"dataframe_split": {"columns": list(rows.columns), "data": _json_rows(rows)}},
+        {"dataframe_split": {"columns": list(rows.columns), "data": json_rows(rows)}},
     )
     assert status == 200
     assert body["predictions"] == model.predict(rows).tolist()
@@ -91,7 +97,7 @@ def test_dataframe_split_predicts_what_the_native_model_predicts(server: str, mo
 def test_dataframe_records_in_any_column_order_give_the_same_predictions(server: str, model_root) -> None:
     _, model, frame = model_root
     rows = frame.head(20)
-    records = [dict(reversed(list(zip(rows.columns, row, strict=True)))) for row in _json_rows(rows)]
+    records = [dict(reversed(list(zip(rows.columns, row, strict=True)))) for row in json_rows(rows)]
     status, body = call(f"{server}/invocations", {"dataframe_records": records})
     assert status == 200
     assert body["predictions"] == model.predict(rows).tolist()
@@ -111,7 +117,7 @@ def test_bad_requests_get_400_with_the_fix(server: str, body: object, message: s
     assert message in answer["message"]
 
 
-def _json_rows(rows: pd.DataFrame) -> list[list]:
+def json_rows(rows: pd.DataFrame) -> list[list]:
     """Rows as a client sends them: numbers, text, and null for a missing value."""
     return [
         [None if isinstance(v, float) and np.isnan(v) else v for v in row] for row in rows.to_numpy().tolist()
