@@ -39,14 +39,16 @@ MEMORY = (
     "categorical features, train is scikit-learn's fit as before."
 )
 WHERE = (
-    "Where the pipeline's extra time goes at small sizes: the floor imports pandas, scikit-learn and skops "
-    "once; each step process imports what it uses (prepare: pandas and scikit-learn's split; train and "
-    "evaluate: also skops, whose import loads every scikit-learn estimator), beyond which a step costs "
-    "under 0.5 s of CPU with its work at 10k rows (no MLflow in any step: train writes the MLflow model "
-    "folder itself, byte for byte as MLflow would, and each step spools its run and exits without the "
-    "interpreter's teardown). The runner adds its checks and DVC (about 1.5 s of CPU for three stages) "
-    "and, to log the spooled runs, MLflow and its SQLAlchemy store (about 3 s of CPU, in a thread while the "
-    "steps run: free when a core is idle, paid in full on a loaded machine)."
+    "Where the pipeline's extra time goes at small sizes: the floor imports pandas, scikit-learn, skops, "
+    "skl2onnx and ONNX Runtime once; the pipeline's four step processes each import what they use (prepare: "
+    "pandas and scikit-learn's split; train and evaluate: also skops, whose import loads every scikit-learn "
+    "estimator; export: skops, skl2onnx and ONNX Runtime), and importing scikit-learn alone (with the SciPy "
+    "modules it loads) is most of a step's cost at 10k rows. Beyond its imports a step costs under 0.5 s "
+    "of CPU (no MLflow in any step: train writes the MLflow model folder itself, byte for byte as MLflow "
+    "would, and each step spools its run and exits without the interpreter's teardown). The runner adds its "
+    "checks and DVC and, to log the spooled runs, MLflow and its SQLAlchemy store (in a thread while the "
+    "steps run: free when a core is idle, paid in full on a loaded machine). Closing the gap at 10k rows "
+    "means importing once for all steps (a warm process that forks one child per stage), not a faster step."
 )
 PEAK_GOAL_MIB = 4096
 """The whole process tree's peak at 10M rows (issue 13)."""
