@@ -62,3 +62,13 @@ if ((${#missing[@]})); then
     echo "  sudo apt-get install buildah skopeo docker-registry mmdebstrap"
   fi
 fi
+
+# --- the workflow replays (tests/harness/workflow_replay/sandbox.py) run each step as a GitHub-hosted runner
+# does: as the unprivileged user `runner`, which has a subordinate id range so rootless buildah can build the
+# image. Only a root lab or container needs the user made here (a non-root user runs the steps as itself);
+# without it the steps fall back to `nobody`, which has no id range, and the image build step fails.
+if [ "$(id -u)" = 0 ] && ! id runner >/dev/null 2>&1 && command -v useradd >/dev/null 2>&1; then
+  echo "creating the unprivileged user runner (ids 300000-365535) for the workflow replays"
+  useradd --system --no-create-home --shell /bin/bash runner
+  usermod --add-subuids 300000-365535 --add-subgids 300000-365535 runner
+fi

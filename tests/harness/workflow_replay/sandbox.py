@@ -2,9 +2,9 @@
 
 GitHub-hosted runners are not root: they run as the user `runner`, which has a subordinate id range (rootless
 buildah needs one). When the tests run as root (this lab, a container), every step runs as `runner` if this
-machine has that user (create it once: `useradd --system runner && usermod --add-subuids
-300000-365535 --add-subgids 300000-365535 runner`), else as `nobody`, through `setpriv` (no capabilities,
-no supplementary groups); otherwise as the current user. Each
+machine has that user (`make test` creates it, with its id range, when run as root: tests/tools/install.sh),
+else as `nobody`, which has no id range, so an image build step fails; steps run through `setpriv` (no
+capabilities, no supplementary groups). A non-root user runs the steps as itself. Each
 test session gets its own sandbox (`Sandbox.create()`: a fresh directory from `tempfile.mkdtemp`, removed by
 `remove()`), so two test runs at once (a full CI run and a developer's) never share a workspace, an origin or
 a fake workspace state. Within a session the sandbox is reused so the Install step pays for a virtual

@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
@@ -122,6 +124,33 @@ def edge_seams(edge: Path) -> dict:
     return dict.fromkeys(SUBMIT_STEPS, stub)
 
 
+@contextmanager
+def git_trusts(workspace: Path) -> Iterator[None]:
+    """Let this process's git read `workspace`, a clone the runner user owns.
+
+    The emulator stands for the service, which receives the snapshot `submit` uploads; it builds that snapshot
+    from the runner's workspace with `git ls-files`, and git (since 2.35.2) refuses a repository another user
+    owns ("detected dubious ownership") unless `safe.directory` names it. The setting goes through git's
+    GIT_CONFIG_COUNT environment, for this one folder, and only while the emulator runs.
+    """
+    index = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
+    extra = {
+        "GIT_CONFIG_COUNT": str(index + 1),
+        f"GIT_CONFIG_KEY_{index}": "safe.directory",
+        f"GIT_CONFIG_VALUE_{index}": str(workspace),
+    }
+    saved = {key: os.environ.get(key) for key in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def emulated_edge_seams(secrets: dict[str, str], work: Path) -> dict:
     """The submit steps, with the edge job run by the job emulator (tests/harness/azureml) and `submit` real.
 
@@ -140,7 +169,8 @@ def emulated_edge_seams(secrets: dict[str, str], work: Path) -> dict:
         if "edge-train submit" not in ctx.script or "--wait" not in ctx.script:
             return 1, f"the step no longer runs `edge-train submit --wait`: {ctx.script!r}"
         folder = Path(tempfile.mkdtemp(prefix="edge-job-", dir=work))
-        with AzureFakes(folder / "azure", vault_name=VAULT_NAME, secrets=secrets) as fakes:
+        fakes = AzureFakes(folder / "azure", vault_name=VAULT_NAME, secrets=secrets)
+        with fakes, git_trusts(ctx.workspace):
             job = emulator(ctx.workspace, folder / "job", fakes).run()
         if not job.ok:
             return 1, job.report()
