@@ -69,6 +69,8 @@ fi
 # without it the steps fall back to `nobody`, which has no id range, and the image build step fails.
 if [ "$(id -u)" = 0 ] && ! id runner >/dev/null 2>&1 && command -v useradd >/dev/null 2>&1; then
   echo "creating the unprivileged user runner (ids 300000-365535) for the workflow replays"
-  useradd --system --no-create-home --shell /bin/bash runner
-  usermod --add-subuids 300000-365535 --add-subgids 300000-365535 runner
+  if ! { useradd --system --no-create-home --shell /bin/bash runner \
+      && usermod --add-subuids 300000-365535 --add-subgids 300000-365535 runner; }; then
+    echo "could not create the user runner: the replays' image build step will fail; create it by hand" >&2
+  fi
 fi
