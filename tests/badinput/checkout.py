@@ -23,7 +23,8 @@ TEMPLATE_FILES = (
 )
 TEMPLATE_DIRS = ("pipelines", "components", "infra")
 # Written by DVC or git on every invocation, or by Python on a module's first import (unless
-# PYTHONDONTWRITEBYTECODE is set, as it is not on a user's machine), whatever the outcome: not the user's state.
+# PYTHONDONTWRITEBYTECODE is set, as it is not on a user's machine), whatever the outcome: not the
+# user's state.
 ALWAYS_CHANGING = (".git/*", ".dvc/tmp/*", ".dvc/cache/*", "*__pycache__*")
 
 
