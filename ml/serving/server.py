@@ -360,6 +360,16 @@ def make_handler(scorer: Scorer) -> type[BaseHTTPRequestHandler]:
             CLIENT_TIMEOUT_S  # StreamRequestHandler sets it on the socket: slow clients cannot pin a thread
         )
 
+        def handle(self) -> None:
+            """Serve the connection; a client that resets it (gone mid-body or before its answer) ends it.
+
+            There is nobody left to answer, and socketserver would print a traceback into the log for it.
+            """
+            try:
+                super().handle()
+            except ConnectionError:  # BrokenPipeError, ConnectionResetError, ConnectionAbortedError
+                self.close_connection = True
+
         def do_POST(self) -> None:
             """Answer every request with JSON: 400/413/415 say what to fix; 500 carries a request id."""
             if self.path != "/invocations":

@@ -11,6 +11,7 @@ import contextlib
 import json
 import random
 import socket
+import struct
 import threading
 import time
 
@@ -185,3 +186,19 @@ def test_one_keep_alive_connection_survives_a_bad_request(address) -> None:
             )
             status, _ = read_response(sock)
             assert status == (200 if body == good else 400)
+
+
+def test_a_client_that_hangs_up_mid_body_leaves_no_traceback_and_the_server_serves_on(
+    address, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reset connection (the client gone mid-body, or before the answer) is no error of the server's: the
+    log stays a log of requests, not of tracebacks, and the next client is answered."""
+    for _ in range(5):
+        with socket.create_connection(address, timeout=10) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends RST
+            head = "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            sock.sendall(head.encode() + b"Content-Length: 50\r\n\r\n{")
+    status, _ = raw_request(address, json.dumps({"dataframe_records": [ROW]}).encode())
+    assert status == 200
+    time.sleep(0.2)  # the handler threads of the reset connections have finished writing, if they would
+    assert "Traceback" not in capsys.readouterr().err
