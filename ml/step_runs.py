@@ -39,7 +39,7 @@ def log_restored_steps(repo: Repo, root: Path, ran: list[str]) -> None:
         if logged.get(stage.addressing) == digest:
             continue
         if stage.addressing not in ran:
-            metrics = _metrics(files)
+            metrics = logged_metrics(files)
             if metrics and not _has_run(stage.addressing, metrics):
                 _log(stage, metrics, files, root)
         logged[stage.addressing] = digest
@@ -47,7 +47,7 @@ def log_restored_steps(repo: Repo, root: Path, ran: list[str]) -> None:
         update_state(root, **{STATE_KEY: logged})
 
 
-def _metrics(files: list[Path]) -> dict[str, float]:
+def logged_metrics(files: list[Path]) -> dict[str, float]:
     """The numbers at the top level of the metrics files (what the step logs)."""
     found: dict[str, float] = {}
     for path in files:
