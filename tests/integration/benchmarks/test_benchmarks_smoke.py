@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.integration.clone import edge_train, fresh_clone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,12 +25,34 @@ SMOKE_ENV = {
 }
 
 
-@pytest.mark.parametrize("name", ["bench_floor", "bench_orchestration", "bench_storage", "bench_submit"])
-def test_the_benchmark_runs_and_reports_a_table(name: str) -> None:
+BENCHMARKS = sorted(path.stem for path in (REPO_ROOT / "benchmarks").glob("bench_*.py"))
+# Issue 13 asks for every benchmark here. A new benchmark is smoke-run as soon as its file exists; these
+# are not yet, each for its reason (remove a name when its smoke run lands).
+NOT_YET = {
+    "bench_emulated_job": "a pair of emulated edge runs takes about 5 minutes even at the smoke size",
+    "bench_fork": "two clones, each with make run and make test, take about 6 minutes at the smoke size",
+    "bench_report": "it compares with HEAD~1 of the checkout, which a shallow CI checkout does not have",
+}
+# Benchmarks that read what `make run` leaves in the checkout: they run in a fresh clone after a run there,
+# so the smoke test neither needs nor touches this checkout's outputs.
+AFTER_A_RUN = {"bench_serving"}
+
+
+def test_every_benchmark_not_smoke_run_is_a_real_one_with_a_reason() -> None:
+    assert set(NOT_YET) <= set(BENCHMARKS), sorted(set(NOT_YET) - set(BENCHMARKS))
+
+
+@pytest.mark.parametrize("name", [name for name in BENCHMARKS if name not in NOT_YET])
+def test_the_benchmark_runs_and_reports_a_table(name: str, tmp_path: Path) -> None:
+    where = REPO_ROOT
+    if name in AFTER_A_RUN:
+        where = fresh_clone(tmp_path / "clone")
+        trained = edge_train(where, "run", "--no-release")
+        assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     script = f"import benchmarks.{name} as bench; print(bench.run())"
     result = subprocess.run(
         [sys.executable, "-c", script],
-        cwd=REPO_ROOT,
+        cwd=where,
         env={**os.environ, **SMOKE_ENV},
         capture_output=True,
         text=True,
