@@ -25,24 +25,15 @@ SMOKE_ENV = {
 }
 
 
+# Every benchmark, as `make bench` finds them: a new benchmark file is smoke-run without editing this test.
 BENCHMARKS = sorted(path.stem for path in (REPO_ROOT / "benchmarks").glob("bench_*.py"))
-# Issue 13 asks for every benchmark here. A new benchmark is smoke-run as soon as its file exists; these
-# are not yet, each for its reason (remove a name when its smoke run lands).
-NOT_YET = {
-    "bench_emulated_job": "a pair of emulated edge runs takes about 5 minutes even at the smoke size",
-    "bench_fork": "two clones, each with make run and make test, take about 6 minutes at the smoke size",
-}
 # Benchmarks that read what a run leaves in the checkout (a trained model; a commit of its outputs on top of
 # this checkout's, the report's HEAD~1 even in a shallow CI checkout): they run in a fresh clone after a run
 # whose outputs are committed there, so the smoke test neither needs nor touches this checkout's outputs.
 AFTER_A_RUN = {"bench_report", "bench_serving"}
 
 
-def test_every_benchmark_not_smoke_run_is_a_real_one_with_a_reason() -> None:
-    assert set(NOT_YET) <= set(BENCHMARKS), sorted(set(NOT_YET) - set(BENCHMARKS))
-
-
-@pytest.mark.parametrize("name", [name for name in BENCHMARKS if name not in NOT_YET])
+@pytest.mark.parametrize("name", BENCHMARKS)
 def test_the_benchmark_runs_and_reports_a_table(name: str, tmp_path: Path) -> None:
     where = REPO_ROOT
     if name in AFTER_A_RUN:
