@@ -22,25 +22,28 @@ TOKEN_ENV = "GITHUB_TOKEN"
 DEFAULT_SERVER = "https://github.com"
 
 
-def auth_env(origin_url: str, environ: Mapping[str, str]) -> dict[str, str]:
-    """Extra environment for git: the token as an http extraheader scoped to the GitHub server, or nothing.
-
-    Appends to any GIT_CONFIG_COUNT entries already in the environment rather than replacing them.
-    """
-    token = environ.get(TOKEN_ENV, "")
-    server = (environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER).rstrip("/")
-    if not token or not server.startswith("https://") or not origin_url.startswith(server + "/"):
-        return {}
+def git_config_entry(key: str, value: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment that gives git one more config entry (GIT_CONFIG_COUNT / _KEY_n / _VALUE_n), after any
+    entries already in `environ`, so that nothing it holds is replaced."""
     try:
         index = int(environ.get("GIT_CONFIG_COUNT", "0"))
     except ValueError:
         index = 0
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     return {
         "GIT_CONFIG_COUNT": str(index + 1),
-        f"GIT_CONFIG_KEY_{index}": f"http.{server}/.extraheader",
-        f"GIT_CONFIG_VALUE_{index}": f"AUTHORIZATION: basic {basic}",
+        f"GIT_CONFIG_KEY_{index}": key,
+        f"GIT_CONFIG_VALUE_{index}": value,
     }
+
+
+def auth_env(origin_url: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """Extra environment for git: the token as an http extraheader scoped to the GitHub server, or nothing."""
+    token = environ.get(TOKEN_ENV, "")
+    server = (environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER).rstrip("/")
+    if not token or not server.startswith("https://") or not origin_url.startswith(server + "/"):
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return git_config_entry(f"http.{server}/.extraheader", f"AUTHORIZATION: basic {basic}", environ)
 
 
 def origin_url(root: Path) -> str:

@@ -133,12 +133,9 @@ def git_trusts(workspace: Path) -> Iterator[None]:
     owns ("detected dubious ownership") unless `safe.directory` names it. The setting goes through git's
     GIT_CONFIG_COUNT environment, for this one folder, and only while the emulator runs.
     """
-    index = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
-    extra = {
-        "GIT_CONFIG_COUNT": str(index + 1),
-        f"GIT_CONFIG_KEY_{index}": "safe.directory",
-        f"GIT_CONFIG_VALUE_{index}": str(workspace),
-    }
+    from ml.release.gitpush import git_config_entry
+
+    extra = git_config_entry("safe.directory", str(workspace), os.environ)
     saved = {key: os.environ.get(key) for key in extra}
     os.environ.update(extra)
     try:
