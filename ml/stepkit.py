@@ -29,7 +29,8 @@ def run_app(typer_app: typer.Typer, args: list[str] | None = None) -> int:
     command = typer.main.get_command(typer_app)
     _flags_take_no_value(command)
     try:
-        result = command.main(args=args, prog_name=typer_app.info.name, standalone_mode=False)
+        name = typer_app.info.name if isinstance(typer_app.info.name, str) else None
+        result = command.main(args=args, prog_name=name, standalone_mode=False)
     except EdgeTrainError as exc:
         err_console.print(f"[red]error:[/red] {escape(mask_secrets(exc.message))}")
         if exc.hint:
@@ -74,7 +75,10 @@ def run_step(main: Callable[..., object]) -> None:
     Every output is closed (written to a temp name, then moved in) before `main` returns, and MLflow's
     stores commit each call, so nothing is lost by skipping teardown; streams and log handlers are flushed.
     """
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    module = getattr(sys.modules["__main__"].__spec__, "name", None)  # run as `python -m ml.steps.x`
+    app = typer.Typer(
+        name=f"python -m {module}" if module else None, add_completion=False, pretty_exceptions_enable=False
+    )
     app.command()(main)
     code = run_app(app)
     fast_exit(code)
