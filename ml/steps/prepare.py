@@ -19,7 +19,7 @@ from ml.errors import EdgeTrainError
 from ml.paths import TEST_FILE, TRAIN_FILE
 from ml.stepkit import run_step
 from ml.steps.schema import Schema, load_schema
-from ml.steps.tables import ParquetRows, ignored_files, raw_batches, raw_files, read_raw_file
+from ml.steps.tables import ParquetRows, RowSpool, ignored_files, raw_batches, raw_files, read_raw_file
 from ml.tracking import log_step
 
 
@@ -51,9 +51,12 @@ def data_files(raw_dir: Path) -> list[Path]:
     return files
 
 
-def scan(raw_dir: Path, schema: Schema, progress: Progress | None = None) -> pd.Series:
+def scan(
+    raw_dir: Path, schema: Schema, progress: Progress | None = None, keep: RowSpool | None = None
+) -> pd.Series:
     """The first pass: every raw file checked against the schema a batch at a time, before anything is
-    written. Keeps only what the split needs (the labels, numbered 0.. across the files in path order)."""
+    written. Returns what the split needs (the labels, numbered 0.. across the files in path order); the
+    checked rows go to `keep`, for the second pass."""
     labels: list[pd.Series] = []
     distinct: dict[str, set] = {name: set() for name in schema.names}
     for path in data_files(raw_dir):
@@ -61,6 +64,8 @@ def scan(raw_dir: Path, schema: Schema, progress: Progress | None = None) -> pd.
         for batch in raw_batches(path, schema, progress):
             rows += len(batch)
             labels.append(batch[schema.label])
+            if keep is not None:
+                keep.add(batch)
             for name, seen in distinct.items():
                 if len(seen) < 2:  # two values show the feature varies
                     column = batch[name]
@@ -144,16 +149,21 @@ def held_out_rows(labels: pd.Series, test_size: float, seed: int, schema: Schema
     return chosen
 
 
-def write_split(raw_dir: Path, schema: Schema, chosen: np.ndarray, out: Path, progress: Progress) -> None:
-    """The second pass: the raw rows again, a batch at a time, each to the train or the test file."""
+def write_split(
+    rows: RowSpool, chosen: np.ndarray, out: Path, progress: Progress, raw_bytes: int = 0
+) -> None:
+    """The second pass: the checked rows again, a batch at a time, each to the train or the test file
+    (`progress` advances by the batch's share of `raw_bytes`)."""
+    import pyarrow as pa
+
     start = 0
     with ParquetRows(out / TRAIN_FILE) as train, ParquetRows(out / TEST_FILE) as test:
-        for path in raw_files(raw_dir):
-            for batch in raw_batches(path, schema, progress):
-                here = chosen[start : start + len(batch)]
-                start += len(batch)
-                train.add(batch[~here])
-                test.add(batch[here])
+        for batch in rows.tables():
+            here = chosen[start : start + len(batch)]
+            start += len(batch)
+            train.add(batch.filter(pa.array(~here)))
+            test.add(batch.filter(pa.array(here)))
+            progress.advance(raw_bytes * len(batch) // max(len(chosen), 1))
 
 
 def summary(labels: pd.Series, schema: Schema) -> dict[str, float]:
@@ -173,11 +183,14 @@ def main(
 ) -> None:
     schema = load_schema()
     size = sum(path.stat().st_size for path in raw_files(raw_data))
-    with Progress("prepare: checking, then splitting the raw data", 2 * size) as progress:
-        labels = scan(raw_data, schema, progress)
+    with (
+        Progress("prepare: checking, then splitting the raw data", 2 * size) as progress,
+        RowSpool() as rows,
+    ):
+        labels = scan(raw_data, schema, progress, keep=rows)
         chosen = held_out_rows(labels, test_size, seed, schema)
         with atomic_output_dir(prepared) as out:
-            write_split(raw_data, schema, chosen, out, progress)
+            write_split(rows, chosen, out, progress, raw_bytes=size)
     rows_test = int(chosen.sum())
     rows_train = len(labels) - rows_test
     log_step(

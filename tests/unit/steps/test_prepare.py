@@ -97,6 +97,27 @@ def test_an_unexpected_label_is_located_never_quoted(tmp_path, good_frame):
     assert SECRET not in str(error.value)
 
 
+@pytest.mark.parametrize("stored_as", ["int64", "float64", "object"])
+def test_integer_classes_are_read_the_same_whether_the_labels_arrive_as_numbers_or_as_text(
+    good_frame, stored_as
+):
+    """Arrow reads a label column of integers as numbers, one with `1.0` as floats, a messy one as text:
+    the class of each row, and the rows named when a label is not a class, must not depend on which."""
+    from ml.steps.tables import typed
+
+    classes = list(SCHEMA.classes)
+    frame = good_frame.head(4).copy()
+    labels = pd.Series([classes[0], classes[1], classes[1], classes[0]], dtype="int64")
+    frame[LABEL] = labels.astype(stored_as)
+    assert typed(frame, SCHEMA)[LABEL].tolist() == frame[LABEL].astype("int64").tolist()
+    assert typed(frame, SCHEMA)[LABEL].dtype == "int64"
+    frame[LABEL] = pd.Series([classes[0], 0.5, max(classes) + 1, classes[1]]).astype(
+        "float64" if stored_as != "object" else "object"
+    )
+    with pytest.raises(EdgeTrainError, match=r"in 2 row\(s\) \(lines 3, 4\)"):
+        typed(frame, SCHEMA)
+
+
 def test_an_empty_file_is_named(tmp_path):
     path = tmp_path / "raw.csv"
     path.write_text("")
@@ -236,10 +257,12 @@ def test_a_stray_quote_that_swallows_the_file_is_one_message(tmp_path, good_fram
 def prepared_bytes(raw: Path, out: Path) -> dict[str, bytes]:
     from ml.console import Progress
     from ml.steps.prepare import held_out_rows, scan, write_split
+    from ml.steps.tables import RowSpool
 
-    labels = scan(raw, SCHEMA)
     out.mkdir()
-    write_split(raw, SCHEMA, held_out_rows(labels, 0.25, 3, SCHEMA), out, Progress("prepare", 0))
+    with RowSpool() as rows:
+        labels = scan(raw, SCHEMA, keep=rows)
+        write_split(rows, held_out_rows(labels, 0.25, 3, SCHEMA), out, Progress("prepare", 0))
     return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 
 
@@ -271,8 +294,6 @@ def test_the_prepared_files_are_the_whole_tables_bytes_however_the_raw_rows_are_
     for name, rows in (("train.parquet", train), ("test.parquet", test)):
         table = pa.Table.from_pandas(rows.reset_index(drop=True), preserve_index=False)
         at_once = tmp_path / name
-        pq.write_table(
-            table, at_once, row_group_size=128, compression="zstd", write_statistics=False, store_schema=True
-        )
+        pq.write_table(table, at_once, row_group_size=128, **tables.parquet_settings(table.schema))
         assert whole[name] == at_once.read_bytes()
         assert pq.ParquetFile(at_once).num_row_groups > 1
