@@ -30,25 +30,26 @@ PAIRS = 3
 FLOOR_MAX_ROWS = 1_000_000
 GOALS = {10_000: 3.0, 1_000_000: 1.5}
 MEMORY = (
-    "Where the memory goes at 10M rows (2.5 GB of CSV, 30 numeric features): prepare streams the raw rows "
-    "twice (checks and labels first, then each batch to train or test in 128Ki-row row groups) and holds a "
-    "batch, not the table; train fits the imputer and scaler a column at a time and fills the transformed "
+    "Where the memory goes at 10M rows (2.5 GB of CSV, 30 numeric features): prepare parses and checks the "
+    "raw rows once, a batch at a time, keeping the checked rows in an anonymous temp file for its second "
+    "pass (each batch to train or test in 128Ki-row row groups), and holds a batch, not the table; "
+    "train fits the imputer and scaler a column at a time and fills the transformed "
     "matrix once (8M x 30 float64, 1.9 GB) from the file a row group at a time, where scikit-learn's own fit "
     "held the table three or four times over (about 10.6 GB projected at 8M training rows); evaluate scores "
     "64Ki rows at a time and keeps at most 1,000 points per curve. Below 1M training rows, or with "
     "categorical features, train is scikit-learn's fit as before."
 )
 WHERE = (
-    "Where the pipeline's extra time goes at small sizes: the floor imports pandas, scikit-learn, skops, "
-    "skl2onnx and ONNX Runtime once; the pipeline's four step processes each import what they use (prepare: "
-    "pandas and scikit-learn's split; train and evaluate: also skops, whose import loads every scikit-learn "
-    "estimator; export: skops, skl2onnx and ONNX Runtime), and importing scikit-learn alone (with the SciPy "
-    "modules it loads) is most of a step's cost at 10k rows. Beyond its imports a step costs under 0.5 s "
-    "of CPU (no MLflow in any step: train writes the MLflow model folder itself, byte for byte as MLflow "
-    "would, and each step spools its run and exits without the interpreter's teardown). The runner adds its "
-    "checks and DVC and, to log the spooled runs, MLflow and its SQLAlchemy store (in a thread while the "
-    "steps run: free when a core is idle, paid in full on a loaded machine). Closing the gap at 10k rows "
-    "means importing once for all steps (a warm process that forks one child per stage), not a faster step."
+    "Where the pipeline's extra time goes: the floor imports pandas, scikit-learn, skops, skl2onnx and ONNX "
+    "Runtime once, and so does the pipeline: `edge-train run` forks each step from one warm interpreter "
+    "(ml/warm), which imports the steps' libraries while the first step runs, instead of four step "
+    "processes importing them four times (about 2 s of CPU each, most of a step at 10k rows). Beyond that "
+    "a step costs under 0.5 s of CPU with its work at 10k rows (no MLflow in any step: train writes the "
+    "MLflow model folder itself, byte for byte as MLflow would, and each step spools its run and exits "
+    "without the interpreter's teardown). The runner adds its checks and DVC (hashing each output) and, to "
+    "log the spooled runs, MLflow and its SQLAlchemy store (in a thread while the steps run: free when a "
+    "core is idle, paid in full on a loaded machine). At a million rows prepare parses the CSV once, not "
+    "twice, and writes Parquet without dictionaries on number columns (ml/steps/tables.py)."
 )
 PEAK_GOAL_MIB = 4096
 """The whole process tree's peak at 10M rows (issue 13)."""

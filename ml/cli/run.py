@@ -31,6 +31,7 @@ def run(
     from ml.pipeline_run import remove_leftovers, reproduce
     from ml.step_runs import log_restored_steps
     from ml.tracking import spooled_logging
+    from ml.warm import warm_steps
 
     root = repo_root()
     if synthetic_if_unreachable and release:
@@ -46,7 +47,7 @@ def run(
     with open_repo(root) as repo:
         ensure_data(repo, root, synthetic_if_unreachable)
         remove_leftovers(root)
-        with spooled_logging():
+        with spooled_logging(), warm_steps(root):
             ran = reproduce(repo)
         log_restored_steps(repo, root, ran)
     console.info(f"metrics: {METRICS_FILE}   plots: {PLOTS_DIR}/   model: {MODEL_DIR}/")
