@@ -7,11 +7,14 @@ import os
 import platform
 import re
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
+PARTIAL = Path(tempfile.gettempdir()) / "edge-train-benchmarks.md"
+"""The sections so far, outside the checkout: the benchmarks clone it, and must see it as committed."""
 SECTION = re.compile(r"<!-- BEGIN (\S+) -->\n(.*?)<!-- END \1 -->\n", re.S)
 
 
@@ -48,14 +51,20 @@ def main(names: list[str]) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         sections[name] = f"{body}\n_Measured {stamp} on {machine()}._\n"
         print(body)
+        write(sections, PARTIAL)  # an hour's run that fails late keeps what it measured
+    write(sections, DOC)
+    PARTIAL.unlink(missing_ok=True)
+
+
+def write(sections: dict[str, str], path: Path) -> None:
     parts = [
         "# Benchmarks\n",
         "Written by `make bench` (`python -m benchmarks [NAME]`); do not edit between the markers.\n",
         "Every figure is a ratio against a baseline measured in the same run, with the absolute numbers.\n",
     ]
     parts += [f"<!-- BEGIN {name} -->\n{sections[name]}<!-- END {name} -->\n" for name in sorted(sections)]
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text("\n".join(parts))
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("\n".join(parts))
 
 
 if __name__ == "__main__":
