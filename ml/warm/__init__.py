@@ -12,6 +12,7 @@ import contextlib
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -40,14 +41,18 @@ def warm_steps(root: Path) -> Iterator[None]:
         command = f"{shlex.quote(sys.executable)} -IS {shlex.quote(str(script))}"
         shim.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
         shim.chmod(0o755)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "ml.warm.server", str(address)],
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # a terminal's Ctrl-C reaches the shim, which forwards it once
-        )
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(str(address))  # bound here: a step that starts at once waits in the queue
+            listener.listen(8)
+            server = subprocess.Popen(
+                [sys.executable, "-m", "ml.warm.server", str(listener.fileno())],
+                cwd=root,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=[listener.fileno()],
+                start_new_session=True,  # a terminal's Ctrl-C reaches the shim, which forwards it once
+            )
         os.environ["PATH"] = os.pathsep.join([str(folder), os.environ.get("PATH", "")])
         os.environ[SERVER_ENV] = str(address)
         yield

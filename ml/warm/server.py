@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -33,12 +34,10 @@ POLL_SECONDS = 0.02
 """How often the server looks at a running step and at the shim standing for it."""
 
 
-def serve(address: str) -> None:
-    """Accept steps on the Unix socket `address` until the runner ends this process or goes away."""
+def serve(listener: socket.socket) -> None:
+    """Accept steps on `listener` (a Unix socket the runner bound) until the runner ends this process or
+    goes away."""
     parent = os.getppid()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
-    listener.listen(8)
     listener.settimeout(1.0)
     warming: threading.Thread | None = None
     while os.getppid() == parent:
@@ -142,6 +141,10 @@ def _become(connection: socket.socket, step: dict, fds: list[int]) -> None:
     _, module, *args = step["argv"]
     sys.argv = [module, *args]
     sys.path[0] = step["cwd"]
+    if importlib.util.find_spec(module) is None:  # as `python -m` says it, without a traceback
+        print(f"{sys.executable}: No module named {module}", file=sys.stderr)
+        _flush()
+        os._exit(1)
     code = 0
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
@@ -197,4 +200,4 @@ def _flush() -> None:
 
 if __name__ == "__main__":
     os.environ.pop(SERVER_ENV, None)
-    serve(sys.argv[1])
+    serve(socket.socket(fileno=int(sys.argv[1])))

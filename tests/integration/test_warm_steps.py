@@ -4,17 +4,20 @@ output, exit code, signals and files. Compared here with the plain interpreter, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from ml.steps.schema import SCHEMA_ENV
 from ml.warm import SWITCH_ENV, warm_steps
 from tests.conftest import REPO_ROOT
 from tests.integration.clone import edge_train, fresh_clone
@@ -85,70 +88,86 @@ def test_the_switch_turns_it_off(monkeypatch):
         assert os.environ["PATH"] == path and "EDGE_TRAIN_STEP_SERVER" not in os.environ
 
 
-@pytest.fixture(scope="module")
-def raw_rows(tmp_path_factory) -> Path:
-    """Enough rows of the schema that prepare works for a second or more after it starts writing."""
-    from ml.data.synthetic import write_synthetic_csv
-
-    raw = tmp_path_factory.mktemp("raw")
-    sample = tmp_path_factory.mktemp("sample") / "rows.csv"
-    write_synthetic_csv(sample, 20_000, seed=0)
-    header, *rows = sample.read_text().splitlines(keepends=True)
-    (raw / "data.csv").write_text(header + "".join(rows) * 25)
-    return raw
-
-
-def interrupted(command: list[str], raw: Path, out: Path, sent: signal.Signals) -> int:
-    """Start prepare, send `sent` once it has checked the rows and begun writing (its output folder has
-    its temp folder), and return how it ended."""
+@contextlib.contextmanager
+def blocked_step(command: list[str], tmp_path: Path) -> Iterator[subprocess.Popen]:
+    """prepare, started and then blocked reading its schema from a FIFO that a writer holds open and never
+    writes to: a step at a known point of its work, whatever the machine's load."""
+    fifo = tmp_path / "schema.yaml"
+    os.mkfifo(fifo)
     process = subprocess.Popen(
-        [*command, *STEP, "--raw-data", str(raw), "--prepared", str(out)],
+        [*command, *STEP, "--raw-data", str(tmp_path), "--prepared", str(tmp_path / "out")],
         cwd=REPO_ROOT,
+        env={**os.environ, SCHEMA_ENV: str(fifo)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not (out.is_dir() and any(out.iterdir())):
-        assert process.poll() is None, "the step ended before it was interrupted"
-        assert time.monotonic() < deadline, "the step never began writing"
-        time.sleep(0.01)
-    process.send_signal(sent)
-    return process.wait(60)
+    while True:
+        try:  # succeeds once the step has the FIFO open for reading
+            writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            assert process.poll() is None, "the step ended before it read its schema"
+            assert time.monotonic() < deadline, "the step never read its schema"
+            time.sleep(0.01)
+    try:
+        yield process
+    finally:
+        os.close(writer)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def interrupted(command: list[str], tmp_path: Path, sent: signal.Signals) -> int:
+    """How a step blocked in its work ends when its process gets `sent`."""
+    tmp_path.mkdir()
+    with blocked_step(command, tmp_path) as process:
+        assert bool(server_children()) == (command == ["python"]), "the step runs where the test means"
+        process.send_signal(sent)
+        return process.wait(60)
 
 
 @pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_to_the_step_ends_it_as_it_ends_a_plain_step(raw_rows, tmp_path, sent):
-    by_hand = interrupted([sys.executable], raw_rows, tmp_path / "plain", sent)
+def test_a_signal_to_the_step_ends_it_as_it_ends_a_plain_step(tmp_path, sent):
+    by_hand = interrupted([sys.executable], tmp_path / "plain", sent)
     with warm_steps(REPO_ROOT):
-        through_server = interrupted(["python"], raw_rows, tmp_path / "warm", sent)
+        through_server = interrupted(["python"], tmp_path / "warm", sent)
     assert through_server == by_hand != 0
 
 
+def servers() -> list[str]:
+    """The step servers this test process started."""
+    mine = ["pgrep", "-P", str(os.getpid()), "-f", "ml.warm.server"]
+    return subprocess.run(mine, capture_output=True, text=True).stdout.split()
+
+
 def server_children() -> list[str]:
-    folder = Path(os.environ["EDGE_TRAIN_STEP_SERVER"]).parent
-    server = subprocess.run(["pgrep", "-f", f"ml.warm.server {folder}"], capture_output=True, text=True)
-    pids = server.stdout.split()
-    assert len(pids) == 1
-    children = subprocess.run(["pgrep", "-P", pids[0]], capture_output=True, text=True)
-    return children.stdout.split()
+    if not (found := servers()):
+        return []
+    (server,) = found
+    return subprocess.run(["pgrep", "-P", server], capture_output=True, text=True).stdout.split()
 
 
-def test_a_killed_step_process_takes_the_step_with_it_and_the_server_serves_on(warm, raw_rows, tmp_path):
-    assert interrupted(["python"], raw_rows, tmp_path / "out", signal.SIGKILL) == -signal.SIGKILL
-    deadline = time.monotonic() + 10
-    while server_children():
-        assert time.monotonic() < deadline, "the step outlived its process"
-        time.sleep(0.05)
+def test_a_killed_step_process_takes_the_step_with_it_and_the_server_serves_on(warm, tmp_path):
+    with blocked_step(["python"], tmp_path) as process:
+        assert server_children(), "the step runs in a fork of the server"
+        process.kill()
+        assert process.wait(30) == -signal.SIGKILL
+        deadline = time.monotonic() + 10
+        while server_children():
+            assert time.monotonic() < deadline, "the step outlived its process"
+            time.sleep(0.05)
     assert python(*STEP, "--help").returncode == 0
 
 
-def test_the_server_ends_with_the_run(tmp_path):
+def test_the_server_ends_with_the_run_and_leaves_nothing():
     with warm_steps(REPO_ROOT):
         folder = Path(os.environ["EDGE_TRAIN_STEP_SERVER"]).parent
         assert python(*STEP, "--help").returncode == 0
+        assert len(servers()) == 1
     assert not folder.exists()
-    leftovers = subprocess.run(["pgrep", "-f", f"ml.warm.server {folder}"], capture_output=True, text=True)
-    assert leftovers.stdout == ""
+    assert servers() == []
 
 
 @pytest.mark.integration
