@@ -51,7 +51,7 @@ def warm_steps(root: Path) -> Iterator[None]:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 pass_fds=[listener.fileno()],
-                start_new_session=True,  # a terminal's Ctrl-C reaches the shim, which forwards it once
+                process_group=0,  # not in the runner's group: Ctrl-C and killpg are for the steps
             )
         os.environ["PATH"] = os.pathsep.join([str(folder), os.environ.get("PATH", "")])
         os.environ[SERVER_ENV] = str(address)

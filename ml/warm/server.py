@@ -55,13 +55,15 @@ def serve(listener: socket.socket) -> None:
             pid = os.fork()
             if pid == 0:
                 listener.close()
+                _join(0, step[0]["pgid"])
                 _become(connection, *step)
+            joined = _join(pid, step[0]["pgid"])  # both sides, as a shell does: whichever runs first
             for fd in step[1]:
                 os.close(fd)
             if warming is None:
                 warming = threading.Thread(target=_warm_up, daemon=True)
                 warming.start()
-            status = _wait(pid, connection)
+            status = _wait(pid, connection, joined)
             with contextlib.suppress(OSError):  # the shim is gone; so is the step
                 connection.sendall(struct.pack("!i", status))
 
@@ -98,9 +100,20 @@ def _receive(connection: socket.socket) -> tuple[dict, list[int]] | None:
     return json.loads(body), fds
 
 
-def _wait(pid: int, connection: socket.socket) -> int:
-    """The step's exit code (-N if signal N ended it), forwarding the signals the shim received; if the shim
-    itself is killed, the step is too, as a plain step process would be."""
+def _join(pid: int, group: int) -> bool:
+    """Put the step in the shim's process group (possible within one session); False if it cannot be."""
+    with contextlib.suppress(OSError):  # the child moved itself already, or has ended
+        os.setpgid(pid, group)
+    try:
+        return os.getpgid(pid) == group
+    except OSError:
+        return False
+
+
+def _wait(pid: int, connection: socket.socket, joined: bool) -> int:
+    """The step's exit code (-N if signal N ended it), forwarding the signals the shim received (not
+    SIGINT when the step is in the shim's group: the group got it); if the shim itself is killed, the
+    step is too, as a plain step process would be."""
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
@@ -113,7 +126,8 @@ def _wait(pid: int, connection: socket.socket) -> int:
         except OSError:
             received = b""
         for number in received or bytes([signal.SIGKILL]):
-            os.kill(pid, number)
+            if not (joined and number == signal.SIGINT):
+                os.kill(pid, number)
         if not received:
             os.waitpid(pid, 0)
             return -signal.SIGKILL

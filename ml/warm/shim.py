@@ -6,6 +6,11 @@ dvc.yaml (`python -m ml.steps.train ...`) stay what DVC records and Azure ML run
 library only and imports nothing of ours, so it starts in about 20 ms. Its process
 stands for the step: it passes its stdin, stdout and stderr to the server, forwards the signals it gets, and
 ends as the step ended (its exit code, or the signal that killed it).
+
+Signals: the step joins this process's group, so what a group gets (Ctrl-C in a terminal, a closed
+terminal, `kill` of the group) reaches the step directly, at the same instant, as it reaches a plain step.
+A signal sent to this process alone is forwarded through the server, except SIGINT when the step is in the
+group (a terminal's Ctrl-C would otherwise arrive twice, and cut the step's cleanup short).
 """
 
 import contextlib
@@ -41,7 +46,8 @@ def request(argv: list[str]) -> tuple[bytes, list[int]]:
             continue
         streams.append(fd)
     env = {key: value for key, value in os.environ.items() if key != SERVER_ENV}
-    body = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": env, "fds": streams}).encode()
+    step = {"argv": argv, "cwd": os.getcwd(), "env": env, "fds": streams, "pgid": os.getpgrp()}
+    body = json.dumps(step).encode()
     return body, streams
 
 

@@ -100,6 +100,7 @@ def blocked_step(command: list[str], tmp_path: Path) -> Iterator[subprocess.Pope
         env={**os.environ, SCHEMA_ENV: str(fifo)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        process_group=0,  # its own group, as a terminal gives a command
     )
     deadline = time.monotonic() + 120
     while True:
@@ -120,11 +121,14 @@ def blocked_step(command: list[str], tmp_path: Path) -> Iterator[subprocess.Pope
 
 
 def interrupted(command: list[str], tmp_path: Path, sent: signal.Signals) -> int:
-    """How a step blocked in its work ends when its process gets `sent`."""
+    """How a step blocked in its work ends when its process group gets `sent` (Ctrl-C in a terminal, or
+    a closed one), the way signals reach a step."""
     tmp_path.mkdir()
     with blocked_step(command, tmp_path) as process:
-        assert bool(server_children()) == (command == ["python"]), "the step runs where the test means"
-        process.send_signal(sent)
+        forks = server_children()
+        assert bool(forks) == (command == ["python"]), "the step runs where the test means"
+        assert all(os.getpgid(int(fork)) == process.pid for fork in forks), "the step is in the group"
+        os.killpg(process.pid, sent)
         return process.wait(60)
 
 
