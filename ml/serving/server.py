@@ -88,8 +88,14 @@ class Scorer:
     def predict(self, columns: list) -> list:
         """Predicted labels (classifiers) or values (regressors) for column arrays in the model's order."""
         if self.flavor == "onnx":
+            import numpy as np
+
+            # The numbers cast to float32 in one NumPy call, not one per column (a third of the time).
+            numbers = iter(
+                np.array([c for c, cat in zip(columns, self.categorical, strict=True) if not cat], np.float32)
+            )
             feed = {
-                name: column.reshape(-1, 1) if cat else column.astype("float32").reshape(-1, 1)
+                name: (column if cat else next(numbers)).reshape(-1, 1)
                 for name, column, cat in zip(self._inputs, columns, self.categorical, strict=True)
             }
             predictions = self._session.run([self._session.get_outputs()[0].name], feed)[0]
@@ -163,13 +169,19 @@ class Scorer:
             field = array.dtype[name]
             if field.kind not in NUMBER_KINDS or field.shape:
                 raise BadRequest(_not_a_number(name, "NaN", f"dtype {field.str}{field.shape or ''}"))
-        values = np.empty((len(self.numeric), len(array)))
-        for j, name in enumerate(self.numeric):
-            values[j] = array[name]  # any integer, float or bool dtype, cast by NumPy
+        packed = packed_fields(array.dtype, tuple(self.numeric))
+        if packed:  # every field one number type: the records are rows of a 2-D array, read in one pass
+            base, index = packed
+            rows = array.view(base).reshape(len(array), -1)[:, index]
+            values = np.ascontiguousarray(rows.T, dtype=np.float64)
+        else:
+            values = np.empty((len(self.numeric), len(array)))
+            for j, name in enumerate(self.numeric):
+                values[j] = array[name]  # any integer, float or bool dtype, cast by NumPy
         texts = [
             _text(name, array[name]) for name, cat in zip(self.columns, self.categorical, strict=True) if cat
         ]
-        return self._assemble(values, np.isnan(values), "NaN", texts)
+        return self._assemble(values, None, "NaN", texts)
 
     def _npy_plain(self, array: Any) -> list:
         import numpy as np
@@ -191,7 +203,7 @@ class Scorer:
             )
         self._check_table(set(self.columns), len(array))
         values = np.array(array.T, dtype=np.float64, order="C")
-        return self._assemble(values, np.isnan(values), "NaN", [])
+        return self._assemble(values, None, "NaN", [])
 
     def _check_table(self, present: set[str], rows: int) -> None:
         """Both bodies: at least one row, and every column the model reads."""
@@ -236,10 +248,13 @@ class Scorer:
     def _assemble(self, values: Any, absent: Any, missing: str, texts: list) -> list:
         """The columns in the model's order, from both bodies. `values`: float64, one C-ordered row per
         numeric feature in signature order (so each is a contiguous column), finite except where `absent`
-        marks a missing value. `texts`: the categorical columns in order, object arrays of str."""
+        marks a missing value (None: where a value is NaN). `texts`: the categorical columns in order, object
+        arrays of str."""
         import numpy as np
 
-        finite = np.isfinite(values) | absent
+        finite = np.isfinite(values)
+        if not finite.all():
+            finite |= np.isnan(values) if absent is None else absent
         if not finite.all():
             j = int(np.flatnonzero(~finite.all(axis=1))[0])
             bad = values[j, ~finite[j]][0]
@@ -249,6 +264,21 @@ class Scorer:
             )
         numbers, categories = iter(values), iter(texts)
         return [next(categories) if cat else next(numbers) for cat in self.categorical]
+
+
+@functools.lru_cache(maxsize=64)  # per distinct request layout, as the headers are
+def packed_fields(dtype: Any, wanted: tuple[str, ...]) -> tuple[Any, list[int]] | None:
+    """(the one number type, the positions of `wanted`) when a structured dtype is fields of one number type
+    packed in order, as `DataFrame.to_records` of a numeric frame gives: its records are then the rows of a
+    2-D array, read in one pass instead of once per column. None for any other layout."""
+    fields = [dtype.fields[name] for name in dtype.names]
+    base = fields[0][0]
+    packed = base.kind in NUMBER_KINDS and not base.shape and dtype.itemsize == len(fields) * base.itemsize
+    if not packed or any(
+        kind != base or offset != i * base.itemsize for i, (kind, offset, *_) in enumerate(fields)
+    ):
+        return None
+    return base, [dtype.names.index(name) for name in wanted]
 
 
 def json_payload(body: bytes) -> object:

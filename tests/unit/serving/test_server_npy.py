@@ -154,6 +154,23 @@ def test_extra_fields_are_ignored_and_field_order_does_not_matter(models, scorer
     assert from_npy(scorer, npy(records(shuffled))) == from_json(scorer, rows)
 
 
+@pytest.mark.parametrize("dtype", ["<f8", ">i4", "?"])
+def test_records_of_one_number_type_read_in_one_pass_give_the_columns_field_by_field_reading_gives(
+    models, scorers, dtype
+) -> None:
+    """A numeric frame's `to_records` packs fields of one type: the server reads those records as rows of a
+    2-D array. Shuffled fields, an extra one, and the same rows with one field of another type (read field by
+    field) must give the same columns."""
+    _, _, frame = models["numbers only"]
+    rows = frame.head(25)[list(reversed(NUMERIC_SCHEMA.names))].assign(extra=1).fillna(0).astype(dtype)
+    scorer = scorers["numbers only", "onnx"]
+    packed = rows.to_records(index=False)
+    mixed = rows.to_records(index=False, column_dtypes={"extra": "<f2"})
+    expected = [rows[name].to_numpy(np.float64).tolist() for name in scorer.columns]
+    for body in (npy(packed), npy(mixed)):
+        assert [column.tolist() for column in scorer.npy_matrix(body)] == expected
+
+
 @pytest.mark.filterwarnings("ignore:Stored array in format 3.0:UserWarning")  # np.save's note to the client
 def test_field_names_numpy_writes_as_utf8_are_read(models, scorers) -> None:
     _, _, frame = models["with categories"]
