@@ -131,8 +131,8 @@ def run() -> str:
             result = measure_size(rows, Path(tmp))
             if isinstance(result, Sample):
                 lines.append(
-                    f"| {rows:,} | — | {result.seconds:.2f} | — | whole tree ≤ {PEAK_GOAL_MIB} MiB | — | "
-                    f"{result.peak_mib:.0f} / **{result.tree_peak_mib:.0f}** |"
+                    f"| {rows:,} | — | {result.seconds:.2f} | — | whole tree ≤ {PEAK_GOAL_MIB} MiB "
+                    f"| — | — | — | {result.peak_mib:.0f} / **{result.tree_peak_mib:.0f}** |"
                 )
                 continue
             goal = f"≤ {GOALS[rows]:.1f}x" if rows in GOALS else ""
