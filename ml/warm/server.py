@@ -149,9 +149,10 @@ def _become(connection: socket.socket, step: dict, fds: list[int]) -> None:
     os.chdir(step["cwd"])
     os.environ.clear()
     os.environ.update(step["env"])
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ignored = set(step["ignored"])  # what the shim inherited ignored, the step ignores, as Python would
+    signal.signal(signal.SIGINT, signal.SIG_IGN if signal.SIGINT in ignored else signal.default_int_handler)
     for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-        signal.signal(number, signal.SIG_DFL)
+        signal.signal(number, signal.SIG_IGN if number in ignored else signal.SIG_DFL)
     _, module, *args = step["argv"]
     sys.argv = [module, *args]
     sys.path[0] = step["cwd"]

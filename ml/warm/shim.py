@@ -36,7 +36,7 @@ def real_python(argv: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, *argv])
 
 
-def request(argv: list[str]) -> tuple[bytes, list[int]]:
+def request(argv: list[str], ignored: list[int]) -> tuple[bytes, list[int]]:
     """The step as the server needs it: argv, folder, environment and this process's open standard streams."""
     streams = []
     for fd in (0, 1, 2):
@@ -46,7 +46,14 @@ def request(argv: list[str]) -> tuple[bytes, list[int]]:
             continue
         streams.append(fd)
     env = {key: value for key, value in os.environ.items() if key != SERVER_ENV}
-    step = {"argv": argv, "cwd": os.getcwd(), "env": env, "fds": streams, "pgid": os.getpgrp()}
+    step = {
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "env": env,
+        "fds": streams,
+        "pgid": os.getpgrp(),
+        "ignored": ignored,
+    }
     body = json.dumps(step).encode()
     return body, streams
 
@@ -56,7 +63,9 @@ def main() -> None:
     address = os.environ.get(SERVER_ENV)
     if not address or not is_step(argv):
         real_python(argv)
-    body, streams = request(argv)
+    # A plain step inherits ignored signals (a background job in a script ignores SIGINT, nohup SIGHUP).
+    ignored = [int(number) for number in FORWARDED if signal.getsignal(number) == signal.SIG_IGN]
+    body, streams = request(argv, ignored)
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(address)
@@ -71,7 +80,8 @@ def main() -> None:
             connection.send(bytes([received]))
 
     for number in FORWARDED:
-        signal.signal(number, forward)
+        if number not in ignored:
+            signal.signal(number, forward)
     reply = b""
     while len(reply) < 4:
         try:

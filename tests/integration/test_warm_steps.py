@@ -89,7 +89,9 @@ def test_the_switch_turns_it_off(monkeypatch):
 
 
 @contextlib.contextmanager
-def blocked_step(command: list[str], tmp_path: Path) -> Iterator[subprocess.Popen]:
+def blocked_step(
+    command: list[str], tmp_path: Path, disposition: object = signal.SIG_DFL
+) -> Iterator[subprocess.Popen]:
     """prepare, started and then blocked reading its schema from a FIFO that a writer holds open and never
     writes to: a step at a known point of its work, whatever the machine's load."""
     fifo = tmp_path / "schema.yaml"
@@ -101,6 +103,7 @@ def blocked_step(command: list[str], tmp_path: Path) -> Iterator[subprocess.Pope
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         process_group=0,  # its own group, as a terminal gives a command
+        preexec_fn=lambda: signal.signal(signal.SIGINT, disposition),
     )
     deadline = time.monotonic() + 120
     while True:
@@ -120,16 +123,22 @@ def blocked_step(command: list[str], tmp_path: Path) -> Iterator[subprocess.Pope
             process.wait()
 
 
-def interrupted(command: list[str], tmp_path: Path, sent: signal.Signals) -> int:
+def interrupted(
+    command: list[str], tmp_path: Path, sent: signal.Signals, disposition: object = signal.SIG_DFL
+) -> int | None:
     """How a step blocked in its work ends when its process group gets `sent` (Ctrl-C in a terminal, or
-    a closed one), the way signals reach a step."""
+    a closed one), the way signals reach a step; None if it is still running a second later. SIGINT starts
+    as `disposition`, as the step's parent left it (a script's background job ignores it)."""
     tmp_path.mkdir()
-    with blocked_step(command, tmp_path) as process:
+    with blocked_step(command, tmp_path, disposition) as process:
         forks = server_children()
         assert bool(forks) == (command == ["python"]), "the step runs where the test means"
         assert all(os.getpgid(int(fork)) == process.pid for fork in forks), "the step is in the group"
         os.killpg(process.pid, sent)
-        return process.wait(60)
+        try:
+            return process.wait(1 if disposition == signal.SIG_IGN else 60)
+        except subprocess.TimeoutExpired:
+            return None
 
 
 @pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
@@ -138,6 +147,13 @@ def test_a_signal_to_the_step_ends_it_as_it_ends_a_plain_step(tmp_path, sent):
     with warm_steps(REPO_ROOT):
         through_server = interrupted(["python"], tmp_path / "warm", sent)
     assert through_server == by_hand != 0
+
+
+def test_a_step_started_with_sigint_ignored_ignores_it_as_a_plain_step_does(tmp_path):
+    by_hand = interrupted([sys.executable], tmp_path / "plain", signal.SIGINT, signal.SIG_IGN)
+    with warm_steps(REPO_ROOT):
+        through_server = interrupted(["python"], tmp_path / "warm", signal.SIGINT, signal.SIG_IGN)
+    assert through_server is by_hand is None
 
 
 def servers() -> list[str]:
