@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 from tests.conftest import REPO_ROOT
 from tests.harness.workflow_replay import events
@@ -135,17 +136,8 @@ def git_trusts(workspace: Path) -> Iterator[None]:
     """
     from ml.release.gitpush import git_config_entry
 
-    extra = git_config_entry("safe.directory", str(workspace), os.environ)
-    saved = {key: os.environ.get(key) for key in extra}
-    os.environ.update(extra)
-    try:
+    with mock.patch.dict(os.environ, git_config_entry("safe.directory", str(workspace), os.environ)):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def emulated_edge_seams(secrets: dict[str, str], work: Path) -> dict:
