@@ -412,9 +412,7 @@ def make_handler(scorer: Scorer) -> type[BaseHTTPRequestHandler]:
                 return
             except TimeoutError:
                 self.close_connection = True  # the stream is unusable after a timed-out read
-                self._error(
-                    HTTPStatus.REQUEST_TIMEOUT, f"the body did not arrive within {CLIENT_TIMEOUT_S} s"
-                )
+                self._error(HTTPStatus.REQUEST_TIMEOUT, f"the body did not arrive within {self.timeout} s")
                 return
             try:
                 predictions = scorer.predict(matrix)

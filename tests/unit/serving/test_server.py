@@ -24,6 +24,9 @@ from ml.steps.tables import typed
 from tests.harness.schemas import SCHEMAS
 
 SCHEMA = SCHEMAS["multiclass"]
+# How long a test waits for an answer. Generous on purpose: a loaded CI runner has stalled a test process for
+# over 10 s, and a test that gives up early reports a failure of the server's that did not happen.
+ANSWER_WAIT_S = 60
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,7 @@ def call(url: str, body: object | None = None) -> tuple[int, object]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=ANSWER_WAIT_S) as response:
             raw = response.read()
             return response.status, json.loads(raw) if raw.strip() else None
     except urllib.error.HTTPError as exc:

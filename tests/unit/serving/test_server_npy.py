@@ -23,7 +23,7 @@ import pytest
 from ml.serving import server as server_module
 from ml.serving.server import NPY_TYPE, BadRequest, Scorer, serve
 from ml.steps.schema import Schema
-from tests.unit.serving.test_server import SCHEMA, image_model, json_rows
+from tests.unit.serving.test_server import ANSWER_WAIT_S, SCHEMA, image_model, json_rows
 from tests.unit.serving.test_server_fuzz import raw_request
 
 NUMERIC_SCHEMA = Schema(  # a model with no categorical feature: a plain 2-D array can score it
@@ -271,7 +271,7 @@ def post(address, body: bytes) -> tuple[int, dict]:
         f"http://{address[0]}:{address[1]}/invocations", data=body, headers={"Content-Type": NPY_TYPE}
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=ANSWER_WAIT_S) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
