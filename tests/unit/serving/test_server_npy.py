@@ -167,6 +167,9 @@ def test_records_of_one_number_type_read_in_one_pass_give_the_columns_field_by_f
     packed = rows.to_records(index=False)
     mixed = rows.to_records(index=False, column_dtypes={"extra": "<f2"})
     expected = [rows[name].to_numpy(np.float64).tolist() for name in scorer.columns]
+    numeric = tuple(scorer.numeric)
+    assert server_module.packed_fields(packed.dtype, numeric), "the one-pass route is the one tested"
+    assert server_module.packed_fields(mixed.dtype, numeric) is None, "and the field-by-field one"
     for body in (npy(packed), npy(mixed)):
         assert [column.tolist() for column in scorer.npy_matrix(body)] == expected
 
